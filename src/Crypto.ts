@@ -1,0 +1,136 @@
+/**
+ * End-to-end encryption of `private-encrypted-` channels, the scheme Pusher clients implement:
+ * each channel's key is SHA-256(channel name || master key), messages are sealed with NaCl
+ * secretbox (XSalsa20-Poly1305) under a random 24-byte nonce, and travel as the JSON string
+ * `{"nonce":"<base64>","ciphertext":"<base64>"}`. The master key never leaves this module.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import { SockudoEncryptionError } from "./Errors.ts"
+import { SockudoConfig } from "./SockudoConfig.ts"
+
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The channel's 32-byte shared secret: SHA-256(utf8(channel) || masterKey).
+ *
+ * @since 0.1.0
+ */
+export const sharedSecret = (masterKey: Uint8Array, channel: string): Uint8Array =>
+  new Uint8Array(createHash("sha256").update(channel, "utf8").update(masterKey).digest())
+
+/**
+ * Seals a UTF-8 plaintext under a channel key; returns the wire string
+ * `{"nonce":"...","ciphertext":"..."}`. The nonce is random unless given (tests only).
+ *
+ * @since 0.1.0
+ */
+export const seal = (key: Uint8Array, plaintext: string, nonce?: Uint8Array): string => {
+  const n = nonce ?? globalThis.crypto.getRandomValues(new Uint8Array(24))
+  const ciphertext = xsalsa20poly1305(key, n).encrypt(utf8.encode(plaintext))
+  return JSON.stringify({
+    nonce: Buffer.from(n).toString("base64"),
+    ciphertext: Buffer.from(ciphertext).toString("base64")
+  })
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * Opens a wire string produced by {@link seal} (or by any Pusher-compatible client).
+ *
+ * @since 0.1.0
+ */
+export const open = (key: Uint8Array, channel: string, data: string): Result.Result<string, SockudoEncryptionError> => {
+  const malformed = (message: string) =>
+    Result.fail(new SockudoEncryptionError({ reason: "Malformed", channel, message }))
+  let envelope: unknown
+  try {
+    envelope = JSON.parse(data)
+  } catch {
+    return malformed("encrypted data is not JSON")
+  }
+  if (typeof envelope !== "object" || envelope === null) return malformed("encrypted data is not an object")
+  const { nonce, ciphertext } = envelope as Record<string, unknown>
+  if (typeof nonce !== "string" || typeof ciphertext !== "string" || !BASE64.test(nonce) || !BASE64.test(ciphertext)) {
+    return malformed("encrypted data needs base64 'nonce' and 'ciphertext' fields")
+  }
+  const nonceBytes = Buffer.from(nonce, "base64")
+  if (nonceBytes.length !== 24) return malformed("the nonce must be 24 bytes")
+  try {
+    const plain = xsalsa20poly1305(key, new Uint8Array(nonceBytes)).decrypt(
+      new Uint8Array(Buffer.from(ciphertext, "base64"))
+    )
+    return Result.succeed(utf8Decoder.decode(plain))
+  } catch {
+    return Result.fail(
+      new SockudoEncryptionError({
+        reason: "DecryptionFailed",
+        channel,
+        message: "the data could not be decrypted (wrong key, or tampered with)"
+      })
+    )
+  }
+}
+
+/**
+ * The Encryption service of the configured app.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly enabled: boolean
+  /** The channel's shared secret, base64, as handed to clients in channel auth responses. */
+  readonly sharedSecretBase64: (channel: string) => Result.Result<string, SockudoEncryptionError>
+  readonly seal: (channel: string, plaintext: string) => Result.Result<string, SockudoEncryptionError>
+  readonly open: (channel: string, data: string) => Result.Result<string, SockudoEncryptionError>
+}
+
+/**
+ * @since 0.1.0
+ */
+export class Encryption extends Context.Service<Encryption, Service>()("effect-sockudo/Encryption") {}
+
+const missingKey = (channel: string) =>
+  Result.fail(
+    new SockudoEncryptionError({
+      reason: "MissingMasterKey",
+      channel,
+      message: "encrypted channels need encryptionMasterKeyBase64 in the SDK configuration"
+    })
+  )
+
+/**
+ * An Encryption service for a master key (or none: every operation then fails with
+ * `MissingMasterKey`).
+ *
+ * @since 0.1.0
+ */
+export const make = (masterKey: Redacted.Redacted<Uint8Array> | undefined): Service => {
+  if (masterKey === undefined) {
+    return { enabled: false, sharedSecretBase64: missingKey, seal: missingKey, open: missingKey }
+  }
+  const master = Redacted.value(masterKey)
+  return {
+    enabled: true,
+    sharedSecretBase64: (channel) => Result.succeed(Buffer.from(sharedSecret(master, channel)).toString("base64")),
+    seal: (channel, plaintext) => Result.succeed(seal(sharedSecret(master, channel), plaintext)),
+    open: (channel, data) => open(sharedSecret(master, channel), channel, data)
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Encryption, never, SockudoConfig> = Layer.effect(
+  Encryption,
+  Effect.map(SockudoConfig, (config) => make(config.encryptionMasterKey))
+)

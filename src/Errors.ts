@@ -1,0 +1,337 @@
+/**
+ * Every typed error the SDK can fail with. All of them are tagged, so callers recover with
+ * `Effect.catchTag("SockudoRateLimitError", ...)`, and all carry `isRetryable` and `retryAfter`
+ * so a retry policy can be written once:
+ *
+ * ```ts
+ * sockudo.trigger("orders", "created", data).pipe(
+ *   Effect.retry({ times: 5, while: (e) => e.isRetryable })
+ * )
+ * ```
+ *
+ * Secrets never appear in any error: request URLs are recorded without their query string.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+const Operation = Schema.String
+const OptionalString = Schema.optional(Schema.String)
+
+/**
+ * Input that the SDK refused before sending anything: an invalid channel or event name, too
+ * many channels, an oversized payload, a malformed socket id, data that cannot be serialised.
+ * `field` names the offending input (`"channels[2]"`, `"socketId"`, `"data"`).
+ *
+ * @since 0.1.0
+ */
+export class SockudoValidationError extends Schema.TaggedError<SockudoValidationError>()("SockudoValidationError", {
+  operation: Operation,
+  field: Schema.String,
+  message: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * The configuration given to a `SockudoConfig` layer is invalid; `field` names the option.
+ *
+ * @since 0.1.0
+ */
+export class SockudoConfigError extends Schema.TaggedError<SockudoConfigError>()("SockudoConfigError", {
+  field: Schema.String,
+  message: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+const ResponseFields = {
+  operation: Operation,
+  status: Schema.Number,
+  /** The server's machine-readable `code` from its error envelope, when it sent one. */
+  code: OptionalString,
+  message: Schema.String,
+  /** Method and path of the failed request (never the signed query). */
+  request: Schema.String
+}
+
+/**
+ * The server rejected the request's credentials or signature (401), or the caller lacks a
+ * capability (403). Never retried: a new signature would be computed from the same secret.
+ *
+ * @since 0.1.0
+ */
+export class SockudoAuthenticationError extends Schema.TaggedError<SockudoAuthenticationError>()(
+  "SockudoAuthenticationError",
+  ResponseFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * 404: the app key is unknown (`code: "app_not_found"`), or the message, annotation, template,
+ * device or route does not exist.
+ *
+ * @since 0.1.0
+ */
+export class SockudoNotFoundError extends Schema.TaggedError<SockudoNotFoundError>()(
+  "SockudoNotFoundError",
+  ResponseFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * 429 from the API rate limiter or push admission control. `retryAfterMillis` comes from the
+ * `Retry-After` header; the SDK's retry policy never retries sooner.
+ *
+ * @since 0.1.0
+ */
+export class SockudoRateLimitError extends Schema.TaggedError<SockudoRateLimitError>()("SockudoRateLimitError", {
+  ...ResponseFields,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  get isRetryable(): boolean {
+    return true
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return this.retryAfterMillis === undefined ? undefined : Duration.millis(this.retryAfterMillis)
+  }
+}
+
+/**
+ * Any other 4xx: invalid input the server caught, a payload or limit rejection, a conflicting
+ * idempotency key, a disabled feature (422). Never retried: the server poisons an idempotency key
+ * after such a failure, so a retry needs a new key.
+ *
+ * @since 0.1.0
+ */
+export class SockudoClientError extends Schema.TaggedError<SockudoClientError>()("SockudoClientError", ResponseFields) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * 5xx. Retryable; a 503 `backpressure` (an idempotent publish still in progress) carries the
+ * server's `Retry-After`.
+ *
+ * @since 0.1.0
+ */
+export class SockudoServerError extends Schema.TaggedError<SockudoServerError>()("SockudoServerError", {
+  ...ResponseFields,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  get isRetryable(): boolean {
+    return true
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return this.retryAfterMillis === undefined ? undefined : Duration.millis(this.retryAfterMillis)
+  }
+}
+
+/**
+ * The request did not complete: connection refused or reset, DNS failure, the per-attempt
+ * timeout (`timeout: true`), or the response body could not be read. The request may or may not
+ * have reached the server, which is why publishes carry idempotency keys.
+ *
+ * @since 0.1.0
+ */
+export class SockudoTransportError extends Schema.TaggedError<SockudoTransportError>()("SockudoTransportError", {
+  operation: Operation,
+  request: Schema.String,
+  message: Schema.String,
+  timeout: Schema.Boolean,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  get isRetryable(): boolean {
+    return true
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A 2xx response whose body is not what the server's API promises. `body` holds the start of
+ * the response text to help diagnose proxies and version mismatches.
+ *
+ * @since 0.1.0
+ */
+export class SockudoDecodeError extends Schema.TaggedError<SockudoDecodeError>()("SockudoDecodeError", {
+  operation: Operation,
+  request: Schema.String,
+  status: Schema.Number,
+  message: Schema.String,
+  body: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * End-to-end encryption failed: no master key configured for a `private-encrypted-` channel,
+ * or encrypted data could not be opened (wrong key, tampered or malformed ciphertext).
+ *
+ * @since 0.1.0
+ */
+export class SockudoEncryptionError extends Schema.TaggedError<SockudoEncryptionError>()("SockudoEncryptionError", {
+  reason: Schema.Literals(["MissingMasterKey", "Malformed", "DecryptionFailed"]),
+  channel: Schema.String,
+  message: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+const WebhookFields = { message: Schema.String }
+
+/**
+ * A webhook whose `X-Pusher-Key` header is missing or names another app.
+ *
+ * @since 0.1.0
+ */
+export class SockudoWebhookKeyError extends Schema.TaggedError<SockudoWebhookKeyError>()(
+  "SockudoWebhookKeyError",
+  WebhookFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A webhook whose `X-Pusher-Signature` is missing or does not match the raw body.
+ *
+ * @since 0.1.0
+ */
+export class SockudoWebhookSignatureError extends Schema.TaggedError<SockudoWebhookSignatureError>()(
+  "SockudoWebhookSignatureError",
+  WebhookFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A correctly signed webhook whose body is not `{ time_ms, events: [...] }`.
+ *
+ * @since 0.1.0
+ */
+export class SockudoWebhookBodyError extends Schema.TaggedError<SockudoWebhookBodyError>()(
+  "SockudoWebhookBodyError",
+  WebhookFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * Every error the SDK's operations can fail with.
+ *
+ * @since 0.1.0
+ */
+export type SockudoError =
+  | SockudoValidationError
+  | SockudoAuthenticationError
+  | SockudoNotFoundError
+  | SockudoRateLimitError
+  | SockudoClientError
+  | SockudoServerError
+  | SockudoTransportError
+  | SockudoDecodeError
+  | SockudoEncryptionError
+
+/**
+ * Errors of webhook verification. Decryption failures surface as `SockudoEncryptionError`.
+ *
+ * @since 0.1.0
+ */
+export type SockudoWebhookError =
+  | SockudoWebhookKeyError
+  | SockudoWebhookSignatureError
+  | SockudoWebhookBodyError
+  | SockudoEncryptionError
+
+/**
+ * The errors a request to the server can end with (everything but local validation and
+ * encryption).
+ *
+ * @since 0.1.0
+ */
+export type SockudoRequestError =
+  | SockudoAuthenticationError
+  | SockudoNotFoundError
+  | SockudoRateLimitError
+  | SockudoClientError
+  | SockudoServerError
+  | SockudoTransportError
+  | SockudoDecodeError
+
+const tags = new Set([
+  "SockudoValidationError",
+  "SockudoConfigError",
+  "SockudoAuthenticationError",
+  "SockudoNotFoundError",
+  "SockudoRateLimitError",
+  "SockudoClientError",
+  "SockudoServerError",
+  "SockudoTransportError",
+  "SockudoDecodeError",
+  "SockudoEncryptionError",
+  "SockudoWebhookKeyError",
+  "SockudoWebhookSignatureError",
+  "SockudoWebhookBodyError"
+])
+
+/**
+ * True for any error defined by this SDK.
+ *
+ * @since 0.1.0
+ */
+export const isSockudoError = (u: unknown): u is SockudoError | SockudoConfigError | SockudoWebhookError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

@@ -1,0 +1,49 @@
+/**
+ * The Node entry, `effect-sockudo/node`: the SDK with configuration and the undici-based
+ * `NodeHttpClient` in one layer. The only module that imports `@effect/platform-node`.
+ *
+ * ```ts
+ * import { SockudoNode } from "effect-sockudo/node"
+ * const runtime = ManagedRuntime.make(SockudoNode.layerConfig)
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as Config from "effect/Config"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type { SockudoConfigError } from "./Errors.ts"
+import * as Sockudo from "./Sockudo.ts"
+import * as SockudoConfig from "./SockudoConfig.ts"
+
+const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Layer.Layer<Sockudo.Sockudo, E> =>
+  Sockudo.layer.pipe(Layer.provide(config), Layer.provide(NodeHttpClient.layerUndici))
+
+/**
+ * The SDK from options, over an undici connection pool.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: SockudoConfig.Options): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> =>
+  withConfig(SockudoConfig.layer(options))
+
+/**
+ * The SDK from `http(s)://key:secret@host:port/apps/<appId>`.
+ *
+ * @since 0.1.0
+ */
+export const layerFromUrl = (
+  url: string | Redacted.Redacted<string>,
+  settings?: SockudoConfig.Settings
+): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> => withConfig(SockudoConfig.layerFromUrl(url, settings))
+
+/**
+ * The SDK configured from the environment (`SOCKUDO_URL` or `SOCKUDO_APP_ID`, ...).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig: Layer.Layer<Sockudo.Sockudo, Config.ConfigError | SockudoConfigError> = withConfig(
+  SockudoConfig.layerConfig
+)

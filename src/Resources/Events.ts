@@ -1,0 +1,437 @@
+/**
+ * Publishing: `trigger` (one event to one or more channels), `triggerBatch` and `sendToUser`.
+ *
+ * Every publish is validated before anything is sent, serialised once, and carries an
+ * idempotency key (the caller's, or a generated one when `autoIdempotency` is on). The key is
+ * chosen the first time the returned Effect runs and kept for every re-run of that same Effect,
+ * so the SDK's retries and a caller's `Effect.retry` re-send exactly the same bytes; each call
+ * of `trigger` is a new logical publish with a new key.
+ *
+ * @since 0.1.0
+ */
+import { randomUUID } from "node:crypto"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { Encryption } from "../Crypto.ts"
+import { type SockudoEncryptionError, type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
+import { Http, type PreparedBody, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import * as Validation from "../Validation.ts"
+
+/**
+ * Attributes the server can report per channel in a publish response.
+ *
+ * @since 0.1.0
+ */
+export type PublishInfo = "user_count" | "subscription_count"
+
+/**
+ * `extras` of a Sockudo message (sent camelCase, as the server reads them). Delivered to
+ * Protocol V2 connections only.
+ *
+ * @since 0.1.0
+ */
+export interface MessageExtras {
+  /** Flat headers; `sockudo_*` names are reserved by the server. */
+  readonly headers?: Readonly<Record<string, string | number | boolean>> | undefined
+  /** Skip history, the recovery buffer and versioning. */
+  readonly ephemeral?: boolean | undefined
+  readonly echo?: boolean | undefined
+  /** Message-level dedupe key (only effective when connection recovery is off). */
+  readonly idempotencyKey?: string | undefined
+  /** A push notification payload sent to the channel's push subscribers. */
+  readonly push?: Readonly<Record<string, unknown>> | undefined
+  readonly ai?:
+    | {
+        readonly transport?: Readonly<Record<string, string>> | undefined
+        readonly codec?: Readonly<Record<string, string>> | undefined
+      }
+    | undefined
+}
+
+/**
+ * Options of one published event.
+ *
+ * @since 0.1.0
+ */
+export interface EventOptions {
+  /** Exclude this connection (`"1234.5678"`) from delivery. */
+  readonly socketId?: string | undefined
+  /** Ask for per-channel counts; switches the response to the per-channel form. */
+  readonly info?: ReadonlyArray<PublishInfo> | undefined
+  /** Client-chosen message identity; also the message-level dedupe key. */
+  readonly messageId?: string | undefined
+  readonly extras?: MessageExtras | undefined
+  /** Tag metadata for server-side filtering. */
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  /** `false` forces a full (non-delta) message. */
+  readonly delta?: boolean | undefined
+}
+
+/**
+ * Options of `trigger` and `sendToUser`.
+ *
+ * @since 0.1.0
+ */
+export interface TriggerOptions extends EventOptions {
+  /** Dedupe key of this publish (default: generated when `autoIdempotency` is on). */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * One event of a batch.
+ *
+ * @since 0.1.0
+ */
+export interface BatchEvent extends EventOptions {
+  readonly channel: string
+  readonly name: string
+  readonly data: unknown
+  /** This item's own dedupe key (shares the server's key space with `trigger` keys). */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * Options of `triggerBatch`.
+ *
+ * @since 0.1.0
+ */
+export interface BatchOptions {
+  /** Dedupe key of the whole batch (`X-Idempotency-Key`); default generated when `autoIdempotency` is on. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * What the server reports for one channel of a publish: the acknowledgement id, serials on
+ * versioned channels, and the counts that were asked for.
+ *
+ * @since 0.1.0
+ */
+export const ChannelReceipt = Schema.Struct({
+  acknowledgement_id: Schema.optionalKey(Schema.String),
+  message_serial: Schema.optionalKey(Schema.String),
+  history_serial: Schema.optionalKey(Schema.Number),
+  delivery_serial: Schema.optionalKey(Schema.Number),
+  version_serial: Schema.optionalKey(Schema.String),
+  user_count: Schema.optionalKey(Schema.Number),
+  subscription_count: Schema.optionalKey(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {}
+
+/**
+ * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`.
+ *
+ * @since 0.1.0
+ */
+export const TriggerResponse = Schema.Struct({
+  ok: Schema.optionalKey(Schema.Boolean),
+  channels: Schema.optionalKey(Schema.Record(Schema.String, ChannelReceipt))
+})
+
+/**
+ * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`.
+ *
+ * @since 0.1.0
+ */
+export const BatchResponse = Schema.Struct({
+  batch: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, ChannelReceipt)))
+})
+
+/**
+ * The result of `trigger` and `sendToUser`.
+ *
+ * @since 0.1.0
+ */
+export interface TriggerResult {
+  /** The idempotency key that was sent, if any: the same on every retry. */
+  readonly idempotencyKey: string | undefined
+  /** Per-channel receipts; empty unless `info` or `messageId` was given (or the channel is versioned). */
+  readonly channels: Readonly<Record<string, ChannelReceipt>>
+}
+
+/**
+ * The result of `triggerBatch`.
+ *
+ * @since 0.1.0
+ */
+export interface BatchResult {
+  readonly idempotencyKey: string | undefined
+  /** One entry per event, in order, keyed by the event's channel; empty when no event asked for info. */
+  readonly batch: ReadonlyArray<Readonly<Record<string, ChannelReceipt>>>
+}
+
+/**
+ * Errors of publishing.
+ *
+ * @since 0.1.0
+ */
+export type PublishError = SockudoValidationError | SockudoEncryptionError | SockudoRequestError
+
+const emptyChannels: Readonly<Record<string, ChannelReceipt>> = {}
+
+const decodeTrigger = schemaDecoder(TriggerResponse)
+const decodeBatch = schemaDecoder(BatchResponse)
+
+const invalid = (operation: string, field: string, reason: string) =>
+  Result.fail(new SockudoValidationError({ operation, field, message: `${field} ${reason}` }))
+
+type Wire = Record<string, unknown>
+
+/** Validates an event's options and writes them onto the wire object, in the server's names. */
+const addOptions = (
+  operation: string,
+  prefix: string,
+  wire: Wire,
+  options: EventOptions | undefined
+): Result.Result<Wire, SockudoValidationError> => {
+  if (options === undefined) return Result.succeed(wire)
+  if (options.socketId !== undefined) {
+    const reason = Validation.socketId(options.socketId)
+    if (reason) return invalid(operation, `${prefix}socketId`, reason)
+    wire.socket_id = options.socketId
+  }
+  if (options.info !== undefined) {
+    for (const attribute of options.info) {
+      if (attribute !== "user_count" && attribute !== "subscription_count") {
+        return invalid(operation, `${prefix}info`, "may contain only 'user_count' and 'subscription_count'")
+      }
+    }
+    wire.info = options.info.join(",")
+  }
+  if (options.messageId !== undefined) {
+    if (typeof options.messageId !== "string" || options.messageId.length === 0) {
+      return invalid(operation, `${prefix}messageId`, "must be a non-empty string")
+    }
+    wire.message_id = options.messageId
+  }
+  if (options.tags !== undefined) {
+    for (const [k, v] of Object.entries(options.tags)) {
+      if (typeof v !== "string") return invalid(operation, `${prefix}tags.${k}`, "must be a string")
+    }
+    wire.tags = options.tags
+  }
+  if (options.delta !== undefined) wire.delta = options.delta
+  if (options.extras !== undefined) {
+    const extras = checkExtras(operation, `${prefix}extras`, options.extras)
+    if (Result.isFailure(extras)) return Result.fail(extras.failure)
+    wire.extras = extras.success
+  }
+  return Result.succeed(wire)
+}
+
+const checkExtras = (
+  operation: string,
+  field: string,
+  extras: MessageExtras
+): Result.Result<MessageExtras, SockudoValidationError> => {
+  if (extras.headers !== undefined) {
+    for (const [k, v] of Object.entries(extras.headers)) {
+      if (k.startsWith("sockudo_")) return invalid(operation, `${field}.headers.${k}`, "is reserved by the server")
+      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+        return invalid(operation, `${field}.headers.${k}`, "must be a string, number or boolean")
+      }
+    }
+  }
+  if (extras.idempotencyKey !== undefined) {
+    const reason = Validation.idempotencyKey(extras.idempotencyKey)
+    if (reason) return invalid(operation, `${field}.idempotencyKey`, reason)
+  }
+  return Result.succeed(extras)
+}
+
+/**
+ * Builds the publishing operations.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function* () {
+  const config = yield* SockudoConfig
+  const http = yield* Http
+  const encryption = yield* Encryption
+  const limits: Limits = config.limits
+
+  const chooseKey = (given: string | undefined) => given ?? (config.autoIdempotency ? randomUUID() : undefined)
+
+  /** The `data` field as sent: serialised, and sealed for an encrypted channel. */
+  const wireData = (
+    operation: string,
+    field: string,
+    channel: string,
+    data: unknown
+  ): Result.Result<string, SockudoValidationError | SockudoEncryptionError> => {
+    let json: string
+    if (Validation.isEncryptedChannel(channel)) {
+      // Encrypted payloads are always JSON, so clients decode a string as a string.
+      const serialized = Validation.toJson(data)
+      if ("error" in serialized) return invalid(operation, field, serialized.error)
+      const sealed = encryption.seal(channel, serialized.json)
+      if (Result.isFailure(sealed)) return Result.fail(sealed.failure)
+      json = sealed.success
+    } else {
+      const serialized = Validation.serializeData(data)
+      if ("error" in serialized) return invalid(operation, field, serialized.error)
+      json = serialized.json
+    }
+    if (limits.maxPayloadBytes !== undefined) {
+      const bytes = Validation.byteLength(json)
+      if (bytes > limits.maxPayloadBytes) {
+        return invalid(operation, field, `is ${bytes} bytes, above the limit of ${limits.maxPayloadBytes}`)
+      }
+    }
+    return Result.succeed(json)
+  }
+
+  const prepareTrigger = (
+    operation: string,
+    channels: ReadonlyArray<string>,
+    name: string,
+    data: unknown,
+    options: TriggerOptions | undefined
+  ): Result.Result<Request<TriggerResult>, SockudoValidationError | SockudoEncryptionError> => {
+    if (channels.length === 0) return invalid(operation, "channels", "must name at least one channel")
+    if (channels.length > limits.maxChannelsPerTrigger) {
+      return invalid(
+        operation,
+        "channels",
+        `must name at most ${limits.maxChannelsPerTrigger} channels (got ${channels.length})`
+      )
+    }
+    for (let i = 0; i < channels.length; i++) {
+      const reason = Validation.channelName(channels[i], limits)
+      if (reason) return invalid(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
+    }
+    if (channels.length > 1 && channels.some(Validation.isEncryptedChannel)) {
+      return invalid(operation, "channels", "must be a single channel when one is a private-encrypted- channel")
+    }
+    const nameReason = Validation.eventName(name, limits)
+    if (nameReason) return invalid(operation, "name", nameReason)
+    const json = wireData(operation, "data", channels[0]!, data)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    const key = options?.idempotencyKey ?? undefined
+    if (key !== undefined) {
+      const reason = Validation.idempotencyKey(key)
+      if (reason) return invalid(operation, "idempotencyKey", reason)
+    }
+    const wire = addOptions(operation, "", { name, data: json.success, channels }, options)
+    if (Result.isFailure(wire)) return Result.fail(wire.failure)
+    const idempotencyKey = chooseKey(key)
+    if (idempotencyKey !== undefined) wire.success.idempotency_key = idempotencyKey
+    const body = prepareBody(JSON.stringify(wire.success))
+    return Result.succeed({
+      operation,
+      method: "POST",
+      path: "/events",
+      body,
+      headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
+      decode: (u) => Result.map(decodeTrigger(u), (r) => ({ idempotencyKey, channels: r.channels ?? emptyChannels })),
+      // Without a key a retried publish could be delivered twice: only retry what never ran.
+      retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
+    })
+  }
+
+  /**
+   * Publishes one event to one channel or several (up to `limits.maxChannelsPerTrigger`).
+   *
+   * ```ts
+   * const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
+   *   socketId: "123.456", info: ["subscription_count"]
+   * })
+   * ```
+   */
+  const trigger = (
+    channels: string | ReadonlyArray<string>,
+    name: string,
+    data: unknown,
+    options?: TriggerOptions
+  ): Effect.Effect<TriggerResult, PublishError> =>
+    http.prepareOnce("Sockudo.trigger", () =>
+      prepareTrigger("trigger", typeof channels === "string" ? [channels] : channels, name, data, options)
+    )
+
+  /**
+   * Publishes an event to every signed-in connection of one user (`#server-to-user-<id>`).
+   */
+  const sendToUser = (
+    userId: string,
+    name: string,
+    data: unknown,
+    options?: TriggerOptions
+  ): Effect.Effect<TriggerResult, PublishError> =>
+    http.prepareOnce("Sockudo.sendToUser", () => {
+      const reason = Validation.channelUserId(userId)
+      if (reason) return invalid("sendToUser", "userId", reason)
+      return prepareTrigger("sendToUser", [Validation.userChannelPrefix + userId], name, data, options)
+    })
+
+  const prepareBatch = (
+    events: ReadonlyArray<BatchEvent>,
+    options: BatchOptions | undefined
+  ): Result.Result<Request<BatchResult>, SockudoValidationError | SockudoEncryptionError> => {
+    const operation = "triggerBatch"
+    if (events.length === 0) return invalid(operation, "events", "must contain at least one event")
+    if (limits.maxBatchSize !== undefined && events.length > limits.maxBatchSize) {
+      return invalid(operation, "events", `must contain at most ${limits.maxBatchSize} events (got ${events.length})`)
+    }
+    const batch: Array<Wire> = []
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      const field = `events[${i}]`
+      const channelReason = Validation.channelName(event.channel, limits)
+      if (channelReason) return invalid(operation, `${field}.channel`, channelReason)
+      const nameReason = Validation.eventName(event.name, limits)
+      if (nameReason) return invalid(operation, `${field}.name`, nameReason)
+      const json = wireData(operation, `${field}.data`, event.channel, event.data)
+      if (Result.isFailure(json)) return Result.fail(json.failure)
+      const wire: Wire = { channel: event.channel, name: event.name, data: json.success }
+      const withOptions = addOptions(operation, `${field}.`, wire, event)
+      if (Result.isFailure(withOptions)) return Result.fail(withOptions.failure)
+      if (event.idempotencyKey !== undefined) {
+        const reason = Validation.idempotencyKey(event.idempotencyKey)
+        if (reason) return invalid(operation, `${field}.idempotencyKey`, reason)
+        wire.idempotency_key = event.idempotencyKey
+      }
+      batch.push(wire)
+    }
+    const given = options?.idempotencyKey
+    if (given !== undefined) {
+      const reason = Validation.idempotencyKey(given)
+      if (reason) return invalid(operation, "idempotencyKey", reason)
+    }
+    const idempotencyKey = chooseKey(given)
+    const body: PreparedBody = prepareBody(JSON.stringify({ batch }))
+    return Result.succeed({
+      operation,
+      method: "POST",
+      path: "/batch_events",
+      body,
+      headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
+      decode: (u) => Result.map(decodeBatch(u), (r) => ({ idempotencyKey, batch: r.batch ?? [] })),
+      retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
+    })
+  }
+
+  /**
+   * Publishes several events in one request; events on `private-encrypted-` channels are sealed
+   * one by one. The server processes items in order and is not atomic: on an error at item k the
+   * items before it stay published.
+   */
+  const triggerBatch = (
+    events: ReadonlyArray<BatchEvent>,
+    options?: BatchOptions
+  ): Effect.Effect<BatchResult, PublishError> =>
+    http.prepareOnce("Sockudo.triggerBatch", () => prepareBatch(events, options))
+
+  return { trigger, triggerBatch, sendToUser } as const
+})
+
+/**
+ * The publishing operations.
+ *
+ * @since 0.1.0
+ */
+export type Events = Effect.Success<typeof make>

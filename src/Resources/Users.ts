@@ -1,0 +1,62 @@
+/**
+ * User control: close every connection of a signed-in user, or ask them to reconnect.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
+import { Http, schemaDecoder } from "../Http.ts"
+import { encode } from "../Signer.ts"
+
+/**
+ * The answer of both user routes: `{"ok":true}` from Sockudo, `{}` from Pusher.
+ *
+ * @since 0.1.0
+ */
+export const UserActionResponse = Schema.Struct({ ok: Schema.optionalKey(Schema.Boolean) })
+
+const decode = schemaDecoder(UserActionResponse)
+
+/**
+ * Builds the user operations.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function* () {
+  const http = yield* Http
+
+  const post = (operation: string, action: string) =>
+    Effect.fnUntraced(function* (userId: string): Effect.fn.Return<void, SockudoValidationError | SockudoRequestError> {
+      if (typeof userId !== "string" || userId.length === 0) {
+        return yield* new SockudoValidationError({
+          operation,
+          field: "userId",
+          message: "userId must be a non-empty string"
+        })
+      }
+      // Closing a user's connections twice is harmless, so the request is retried like a read.
+      yield* http.request({ operation, method: "POST", path: `/users/${encode(userId)}/${action}`, decode })
+    })
+
+  const terminate = post("users.terminateConnections", "terminate_connections")
+  const reconnect = post("users.forceReconnect", "force_reconnect")
+
+  /** Closes every connection of the user (WebSocket close code 4009). */
+  const terminateConnections = Effect.fn("Sockudo.users.terminateConnections")(function* (userId: string) {
+    return yield* terminate(userId)
+  })
+  /** Closes every connection of the user with code 4200, so clients reconnect at once. */
+  const forceReconnect = Effect.fn("Sockudo.users.forceReconnect")(function* (userId: string) {
+    return yield* reconnect(userId)
+  })
+
+  return { terminateConnections, forceReconnect } as const
+})
+
+/**
+ * The user operations.
+ *
+ * @since 0.1.0
+ */
+export type Users = Effect.Success<typeof make>

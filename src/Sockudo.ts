@@ -1,0 +1,264 @@
+/**
+ * The Sockudo client service: every API operation, assembled from the resource modules, plus the
+ * authentication helpers browser clients need and webhook verification.
+ *
+ * ```ts
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Sockudo, SockudoConfig } from "effect-sockudo"
+ *
+ * const Live = Sockudo.layer.pipe(
+ *   Layer.provide(SockudoConfig.layer({ appId: "app-id", key: "app-key", secret: Redacted.make("app-secret") })),
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ * const program = Effect.gen(function* () {
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   yield* sockudo.trigger("orders", "order.created", { id: "ord_1" })
+ * })
+ * ```
+ *
+ * Provide the layer once (at the program's edge or in a `ManagedRuntime`): a layer provided per
+ * call builds a new connection pool per call.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Crypto from "./Crypto.ts"
+import { type SockudoEncryptionError, SockudoValidationError, type SockudoWebhookError } from "./Errors.ts"
+import * as Http from "./Http.ts"
+import * as Channels from "./Resources/Channels.ts"
+import * as Events from "./Resources/Events.ts"
+import * as Users from "./Resources/Users.ts"
+import * as Signer from "./Signer.ts"
+import { SockudoConfig } from "./SockudoConfig.ts"
+import * as Validation from "./Validation.ts"
+import * as Webhook from "./Webhook.ts"
+
+/**
+ * The presence member a `presence-` channel authorization vouches for. `user_id` must be a
+ * non-empty string (the server rejects numbers at subscribe time).
+ *
+ * @since 0.1.0
+ */
+export interface PresenceMember {
+  readonly user_id: string
+  readonly user_info?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * The body to return to a client's channel authorization request.
+ *
+ * @since 0.1.0
+ */
+export interface ChannelAuthorization {
+  readonly auth: string
+  /** For `presence-` channels: the exact JSON string that was signed. */
+  readonly channel_data?: string
+  /** For `private-encrypted-` channels: the channel key, base64. */
+  readonly shared_secret?: string
+}
+
+/**
+ * The data of a signed-in user: `id` is required; `watchlist`, `capabilities` and anything else
+ * are passed through.
+ *
+ * @since 0.1.0
+ */
+export interface UserData {
+  readonly id: string
+  readonly [field: string]: unknown
+}
+
+/**
+ * The body to return to a client's `pusher:signin` authentication request.
+ *
+ * @since 0.1.0
+ */
+export interface UserAuthentication {
+  readonly auth: string
+  readonly user_data: string
+}
+
+/**
+ * The Sockudo service: every operation of the SDK.
+ *
+ * @since 0.1.0
+ */
+export interface Service extends Events.Events {
+  /** Signs a client's subscription to a `private-`, `presence-` or `private-encrypted-` channel. */
+  readonly authorizeChannel: (
+    socketId: string,
+    channel: string,
+    presenceMember?: PresenceMember
+  ) => Effect.Effect<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError>
+  /** Signs a client's `pusher:signin`. */
+  readonly authenticateUser: (
+    socketId: string,
+    userData: UserData
+  ) => Effect.Effect<UserAuthentication, SockudoValidationError>
+  readonly webhooks: {
+    /** Verifies and parses a webhook with this app's key, secret and master key. */
+    readonly verify: (request: Webhook.WebhookRequest) => Effect.Effect<Webhook.Webhook, SockudoWebhookError>
+  }
+  readonly channels: Channels.Channels
+  readonly users: Users.Users
+  /**
+   * A URL for a request signed now (valid for 10 minutes), for callers who send requests
+   * themselves. `path` is below `/apps/<appId>` and already percent-encoded; `body` (POST only)
+   * must be sent exactly as given (a non-string is sent as its JSON).
+   */
+  readonly signedUrl: (
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    params?: Readonly<Record<string, string | number | boolean>>,
+    body?: unknown
+  ) => Effect.Effect<string, SockudoValidationError>
+}
+
+/**
+ * @since 0.1.0
+ */
+export class Sockudo extends Context.Service<Sockudo, Service>()("effect-sockudo/Sockudo") {}
+
+const invalid = (operation: string, field: string, message: string) =>
+  Effect.fail(new SockudoValidationError({ operation, field, message }))
+
+/**
+ * Builds the service from its parts.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function* () {
+  const config = yield* SockudoConfig
+  const signer = yield* Signer.Signer
+  const encryption = yield* Crypto.Encryption
+  const http = yield* Http.Http
+  const events = yield* Events.make
+  const channels = yield* Channels.make
+  const users = yield* Users.make
+
+  const webhookCredentials: Webhook.Credentials = {
+    key: config.key,
+    secret: config.secret,
+    encryptionMasterKeyBase64:
+      config.encryptionMasterKey === undefined
+        ? undefined
+        : Redacted.make(Buffer.from(Redacted.value(config.encryptionMasterKey)).toString("base64"))
+  }
+
+  const authorizeChannel = Effect.fn("Sockudo.authorizeChannel")(function* (
+    socketId: string,
+    channel: string,
+    presenceMember?: PresenceMember
+  ): Effect.fn.Return<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> {
+    const op = "authorizeChannel"
+    const socketReason = Validation.socketId(socketId)
+    if (socketReason) return yield* invalid(op, "socketId", `socketId ${socketReason}`)
+    const channelReason = Validation.channelName(channel, config.limits)
+    if (channelReason) return yield* invalid(op, "channel", `channel ${channelReason}`)
+    if (!channel.startsWith("private-") && !channel.startsWith("presence-")) {
+      return yield* invalid(op, "channel", "only private- and presence- channels need authorization")
+    }
+    if (Validation.isPresenceChannel(channel)) {
+      if (presenceMember === undefined) {
+        return yield* invalid(op, "presenceMember", "presence- channels need the member's user_id (and user_info)")
+      }
+      if (typeof presenceMember.user_id !== "string" || presenceMember.user_id.length === 0) {
+        return yield* invalid(op, "presenceMember.user_id", "presenceMember.user_id must be a non-empty string")
+      }
+      const info = presenceMember.user_info
+      if (info !== undefined && (typeof info !== "object" || info === null || Array.isArray(info))) {
+        return yield* invalid(op, "presenceMember.user_info", "presenceMember.user_info must be an object")
+      }
+      const channelData = Validation.toJson(presenceMember)
+      if ("error" in channelData) return yield* invalid(op, "presenceMember", `presenceMember ${channelData.error}`)
+      return { auth: signer.authorizeChannel(socketId, channel, channelData.json), channel_data: channelData.json }
+    }
+    if (presenceMember !== undefined) {
+      return yield* invalid(op, "presenceMember", "member data is only signed for presence- channels")
+    }
+    const auth = signer.authorizeChannel(socketId, channel)
+    if (!Validation.isEncryptedChannel(channel)) return { auth }
+    const sharedSecret = encryption.sharedSecretBase64(channel)
+    if (Result.isFailure(sharedSecret)) return yield* sharedSecret.failure
+    return { auth, shared_secret: sharedSecret.success }
+  })
+
+  const authenticateUser = Effect.fn("Sockudo.authenticateUser")(function* (
+    socketId: string,
+    userData: UserData
+  ): Effect.fn.Return<UserAuthentication, SockudoValidationError> {
+    const op = "authenticateUser"
+    const socketReason = Validation.socketId(socketId)
+    if (socketReason) return yield* invalid(op, "socketId", `socketId ${socketReason}`)
+    if (typeof userData !== "object" || userData === null || Array.isArray(userData)) {
+      return yield* invalid(op, "userData", "userData must be an object")
+    }
+    if (typeof userData.id !== "string" || userData.id.length === 0) {
+      return yield* invalid(op, "userData.id", "userData.id must be a non-empty string")
+    }
+    const json = Validation.toJson(userData)
+    if ("error" in json) return yield* invalid(op, "userData", `userData ${json.error}`)
+    return { auth: signer.authenticateUser(socketId, json.json), user_data: json.json }
+  })
+
+  const verify = Effect.fn("Sockudo.webhooks.verify")(function* (request: Webhook.WebhookRequest) {
+    return yield* Webhook.verify(request, webhookCredentials)
+  })
+
+  const signedUrl = Effect.fn("Sockudo.signedUrl")(function* (
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    params?: Readonly<Record<string, string | number | boolean>>,
+    body?: unknown
+  ): Effect.fn.Return<string, SockudoValidationError> {
+    const op = "signedUrl"
+    if (method !== "GET" && method !== "POST" && method !== "DELETE") {
+      return yield* invalid(op, "method", "method must be GET, POST or DELETE")
+    }
+    if (!path.startsWith("/") || /[?#\s]/.test(path)) {
+      return yield* invalid(op, "path", "path must start with '/' and contain no query, fragment or spaces")
+    }
+    if (path === "/apps" || path.startsWith("/apps/")) {
+      return yield* invalid(op, "path", "path is relative to /apps/<appId>: leave that prefix out")
+    }
+    const query: Array<Signer.QueryParam> = Object.entries(params ?? {}).map(([k, v]) => [k, String(v)])
+    const reason = Signer.checkQueryParams(query)
+    if (reason) return yield* invalid(op, "params", reason)
+    if (body !== undefined && method !== "POST") return yield* invalid(op, "body", "only POST requests carry a body")
+    let prepared: Http.PreparedBody | undefined
+    if (body !== undefined) {
+      const json = Validation.serializeData(body)
+      if ("error" in json) return yield* invalid(op, "body", `body ${json.error}`)
+      prepared = Http.prepareBody(json.json)
+    }
+    return yield* http.signUrl(method, path, query, prepared)
+  })
+
+  return Sockudo.of({
+    ...events,
+    authorizeChannel,
+    authenticateUser,
+    webhooks: { verify },
+    channels,
+    users,
+    signedUrl
+  })
+})
+
+const internals = Layer.mergeAll(Http.layer, Crypto.layer).pipe(Layer.provideMerge(Signer.layer))
+
+/**
+ * The Sockudo service, needing a `SockudoConfig` and an `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Sockudo, never, SockudoConfig | HttpClient.HttpClient> = Layer.effect(
+  Sockudo,
+  make
+).pipe(Layer.provide(internals))

@@ -1,0 +1,324 @@
+/**
+ * Webhooks from the server: verify `X-Pusher-Key` and `X-Pusher-Signature` over the raw body
+ * (timing-safe), parse `{ time_ms, events }` into typed events, and decrypt the `data` of events
+ * on `private-encrypted-` channels.
+ *
+ * Every event gets a `_tag` naming its kind (`"MemberAdded"`, ...) for narrowing; the server's
+ * fields are kept as sent, unknown fields included, and events this SDK does not know yet come
+ * through as `_tag: "UnknownEvent"` with all their fields.
+ *
+ * ```ts
+ * // inside the service: keys and master key come from SockudoConfig
+ * const webhook = yield* sockudo.webhooks.verify({ headers: request.headers, body: rawBody })
+ * // without it
+ * const webhook = yield* Webhook.verify({ headers, body }, { key: "app-key", secret: Redacted.make("...") })
+ * for (const event of webhook.events) if (event._tag === "MemberAdded") console.log(event.user_id)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { timingSafeEqual } from "node:crypto"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as Crypto from "./Crypto.ts"
+import {
+  SockudoEncryptionError,
+  SockudoWebhookBodyError,
+  type SockudoWebhookError,
+  SockudoWebhookKeyError,
+  SockudoWebhookSignatureError
+} from "./Errors.ts"
+import { hmacHex } from "./Signer.ts"
+import { isEncryptedChannel } from "./Validation.ts"
+
+const Str = Schema.String
+const NullableStr = Schema.NullOr(Schema.String)
+
+/**
+ * The schemas of the events the server sends (server reference §9.3), by event name.
+ *
+ * @since 0.1.0
+ */
+export const eventSchemas = {
+  channel_occupied: { tag: "ChannelOccupied", schema: Schema.Struct({ channel: Str }) },
+  channel_vacated: { tag: "ChannelVacated", schema: Schema.Struct({ channel: Str }) },
+  subscription_count: {
+    tag: "SubscriptionCount",
+    schema: Schema.Struct({ channel: Str, subscription_count: Schema.Number })
+  },
+  member_added: { tag: "MemberAdded", schema: Schema.Struct({ channel: Str, user_id: Str }) },
+  member_removed: { tag: "MemberRemoved", schema: Schema.Struct({ channel: Str, user_id: Str }) },
+  member_updated: {
+    tag: "MemberUpdated",
+    schema: Schema.Struct({ channel: Str, user_id: Str, user_info: Schema.optionalKey(Schema.Unknown) })
+  },
+  client_event: {
+    tag: "ClientEvent",
+    schema: Schema.Struct({
+      channel: Str,
+      event: Str,
+      data: Schema.Unknown,
+      socket_id: Str,
+      user_id: Schema.optionalKey(Str)
+    })
+  },
+  cache_miss: { tag: "CacheMiss", schema: Schema.Struct({ channel: Str, data: Schema.optionalKey(Str) }) },
+  message_version_created: {
+    tag: "MessageVersionCreated",
+    schema: Schema.Struct({ channel: Str, message_serial: Str, version_serial: Str, action: Str })
+  },
+  annotation_created: {
+    tag: "AnnotationCreated",
+    schema: Schema.Struct({ channel: Str, message_serial: Str, annotation_serial: Str, annotation_type: Str })
+  },
+  annotation_deleted: {
+    tag: "AnnotationDeleted",
+    schema: Schema.Struct({
+      channel: Str,
+      message_serial: Str,
+      annotation_serial: Str,
+      deleted_annotation_serial: Str,
+      annotation_type: Str
+    })
+  },
+  ai_run_started: {
+    tag: "AiRunStarted",
+    schema: Schema.Struct({ channel: Str, run_id: Str, client_id: Schema.optionalKey(NullableStr) })
+  },
+  ai_run_ended: {
+    tag: "AiRunEnded",
+    schema: Schema.Struct({ channel: Str, run_id: Str, reason: Str, error_code: Schema.optionalKey(NullableStr) })
+  },
+  ai_turn_started: {
+    tag: "AiTurnStarted",
+    schema: Schema.Struct({ channel: Str, turn_id: Str, client_id: Schema.optionalKey(NullableStr) })
+  },
+  ai_turn_ended: {
+    tag: "AiTurnEnded",
+    schema: Schema.Struct({ channel: Str, turn_id: Str, reason: Str, error_code: Schema.optionalKey(NullableStr) })
+  },
+  ai_cancel_requested: {
+    tag: "AiCancelRequested",
+    schema: Schema.Struct({ channel: Str, run_id: Str, turn_id: Str, client_id: Schema.optionalKey(NullableStr) })
+  },
+  ai_stream_cancelled: {
+    tag: "AiStreamCancelled",
+    schema: Schema.Struct({ channel: Str, message_serial: Str, reason: Str })
+  },
+  ai_stream_orphaned: {
+    tag: "AiStreamOrphaned",
+    schema: Schema.Struct({ channel: Str, message_serial: Str, reason: Str })
+  }
+} as const
+
+type Schemas = typeof eventSchemas
+
+/**
+ * A known webhook event: the server's fields, its `name`, a `_tag`, and any fields the server
+ * added that this SDK does not model.
+ *
+ * @since 0.1.0
+ */
+export type KnownEvent = {
+  readonly [N in keyof Schemas]: {
+    readonly _tag: Schemas[N]["tag"]
+    readonly name: N
+    readonly [extra: string]: unknown
+  } & Schemas[N]["schema"]["Type"]
+}[keyof Schemas]
+
+/**
+ * An event whose name this SDK does not know, kept whole.
+ *
+ * @since 0.1.0
+ */
+export interface UnknownEvent {
+  readonly _tag: "UnknownEvent"
+  readonly name: string
+  readonly [field: string]: unknown
+}
+
+/**
+ * @since 0.1.0
+ */
+export type WebhookEvent = KnownEvent | UnknownEvent
+
+/**
+ * A verified webhook.
+ *
+ * @since 0.1.0
+ */
+export interface Webhook {
+  /** When the (first) event happened, in Unix milliseconds. */
+  readonly time_ms: number
+  readonly events: ReadonlyArray<WebhookEvent>
+}
+
+/**
+ * The incoming request. Headers as a Fetch `Headers`, Node's `IncomingHttpHeaders` or any record
+ * (names in any letter case); the body exactly as received.
+ *
+ * @since 0.1.0
+ */
+export interface WebhookRequest {
+  readonly headers: Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  readonly body: string | Uint8Array
+}
+
+/**
+ * An app's credentials for verification. Give `additional` credentials to accept webhooks signed
+ * by more than one app (or during a secret rotation): the secret is chosen by `X-Pusher-Key`.
+ *
+ * @since 0.1.0
+ */
+export interface Credentials {
+  readonly key: string
+  readonly secret: Redacted.Redacted<string>
+  /** Base64 of the 32-byte master key, to decrypt events on `private-encrypted-` channels. */
+  readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
+  readonly additional?: ReadonlyArray<{ readonly key: string; readonly secret: Redacted.Redacted<string> }> | undefined
+}
+
+const header = (headers: WebhookRequest["headers"], name: string): string | undefined => {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name) {
+      const value = headers[key]
+      return typeof value === "string" ? value : value?.[0]
+    }
+  }
+  return undefined
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * Parses one event object into a typed event, or explains why it does not match its schema.
+ *
+ * @since 0.1.0
+ */
+export const parseEvent = (raw: unknown): Result.Result<WebhookEvent, string> => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Result.fail("an event is not an object")
+  const fields = raw as Record<string, unknown>
+  if (typeof fields.name !== "string") return Result.fail("an event has no string 'name'")
+  const known = Object.hasOwn(eventSchemas, fields.name) ? eventSchemas[fields.name as keyof Schemas] : undefined
+  if (known === undefined) return Result.succeed({ ...fields, _tag: "UnknownEvent", name: fields.name })
+  const decoded = Schema.decodeUnknownResult(known.schema as Schema.Decoder<unknown>)(fields)
+  if (Result.isFailure(decoded)) return Result.fail(`event '${fields.name}': ${String(decoded.failure)}`)
+  return Result.succeed({ ...fields, ...(decoded.success as object), _tag: known.tag } as WebhookEvent)
+}
+
+/**
+ * Parses a verified body. Exported for tests and for bodies verified elsewhere.
+ *
+ * @since 0.1.0
+ */
+export const parseBody = (text: string): Result.Result<Webhook, SockudoWebhookBodyError> => {
+  const bad = (message: string) => Result.fail(new SockudoWebhookBodyError({ message }))
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return bad("the webhook body is not JSON")
+  }
+  if (typeof json !== "object" || json === null) return bad("the webhook body is not a JSON object")
+  const { time_ms, events } = json as Record<string, unknown>
+  if (typeof time_ms !== "number" || !Number.isFinite(time_ms)) return bad("the webhook body has no numeric 'time_ms'")
+  if (!Array.isArray(events)) return bad("the webhook body has no 'events' array")
+  const parsed: Array<WebhookEvent> = []
+  for (const event of events) {
+    const result = parseEvent(event)
+    if (Result.isFailure(result)) return bad(result.failure)
+    parsed.push(result.success)
+  }
+  return Result.succeed({ time_ms, events: parsed })
+}
+
+const decrypt = (
+  webhook: Webhook,
+  masterKey: Uint8Array | undefined
+): Result.Result<Webhook, SockudoEncryptionError> => {
+  let events: Array<WebhookEvent> | undefined
+  for (let i = 0; i < webhook.events.length; i++) {
+    const event = webhook.events[i]!
+    const channel = event.channel
+    if (typeof channel !== "string" || !isEncryptedChannel(channel) || typeof event.data !== "string") continue
+    if (masterKey === undefined) {
+      return Result.fail(
+        new SockudoEncryptionError({
+          reason: "MissingMasterKey",
+          channel,
+          message: "an event on an encrypted channel needs encryptionMasterKeyBase64 to be read"
+        })
+      )
+    }
+    const opened = Crypto.open(Crypto.sharedSecret(masterKey, channel), channel, event.data)
+    if (Result.isFailure(opened)) return Result.fail(opened.failure)
+    events ??= webhook.events.slice()
+    events[i] = { ...event, data: opened.success } as WebhookEvent
+  }
+  return events === undefined ? Result.succeed(webhook) : Result.succeed({ time_ms: webhook.time_ms, events })
+}
+
+/**
+ * Verifies and parses a webhook; the synchronous core of {@link verify}.
+ *
+ * @since 0.1.0
+ */
+export const verifyResult = (
+  request: WebhookRequest,
+  credentials: Credentials
+): Result.Result<Webhook, SockudoWebhookError> => {
+  const key = header(request.headers, "x-pusher-key")
+  if (key === undefined)
+    return Result.fail(new SockudoWebhookKeyError({ message: "the X-Pusher-Key header is missing" }))
+  const secret =
+    key === credentials.key ? credentials.secret : credentials.additional?.find((c) => c.key === key)?.secret
+  if (secret === undefined) {
+    return Result.fail(new SockudoWebhookKeyError({ message: "the webhook was signed with an unknown app key" }))
+  }
+  const signature = header(request.headers, "x-pusher-signature")?.trim().toLowerCase()
+  if (signature === undefined || signature === "") {
+    return Result.fail(new SockudoWebhookSignatureError({ message: "the X-Pusher-Signature header is missing" }))
+  }
+  const expected = hmacHex(Redacted.value(secret), request.body)
+  if (!HEX64.test(signature) || !timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) {
+    return Result.fail(new SockudoWebhookSignatureError({ message: "the webhook signature does not match its body" }))
+  }
+  let text: string
+  try {
+    text = typeof request.body === "string" ? request.body : utf8.decode(request.body)
+  } catch {
+    return Result.fail(new SockudoWebhookBodyError({ message: "the webhook body is not UTF-8" }))
+  }
+  const parsed = parseBody(text)
+  if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+  let masterKey: Uint8Array | undefined
+  if (credentials.encryptionMasterKeyBase64 !== undefined) {
+    masterKey = new Uint8Array(Buffer.from(Redacted.value(credentials.encryptionMasterKeyBase64), "base64"))
+  }
+  return decrypt(parsed.success, masterKey)
+}
+
+/**
+ * Verifies and parses a webhook, without the SDK's services.
+ *
+ * @since 0.1.0
+ */
+export const verify = (
+  request: WebhookRequest,
+  credentials: Credentials
+): Effect.Effect<Webhook, SockudoWebhookError> =>
+  Effect.suspend(() => Effect.fromResult(verifyResult(request, credentials)))
+
+/**
+ * The `X-Pusher-Signature` of a body: for tests and for forwarding webhooks.
+ *
+ * @since 0.1.0
+ */
+export const sign = (secret: Redacted.Redacted<string>, body: string | Uint8Array): string =>
+  hmacHex(Redacted.value(secret), body)
