@@ -312,7 +312,7 @@ export const make = Effect.gen(function* () {
     if (nameReason) return invalid(operation, "name", nameReason)
     const json = wireData(operation, "data", channels[0]!, data)
     if (Result.isFailure(json)) return Result.fail(json.failure)
-    const key = options?.idempotencyKey ?? undefined
+    const key = options?.idempotencyKey
     if (key !== undefined) {
       const reason = Validation.idempotencyKey(key)
       if (reason) return invalid(operation, "idempotencyKey", reason)

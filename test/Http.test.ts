@@ -1,0 +1,155 @@
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Http, SockudoConfig } from "../src/index.ts"
+import * as SockudoTest from "../src/testing/index.ts"
+import { layer, requests, sockudo } from "./support/harness.ts"
+
+const noRetry = { retry: SockudoConfig.noRetries }
+
+describe("status to typed error", () => {
+  const cases: ReadonlyArray<readonly [string, SockudoTest.Reply, Record<string, unknown>]> = [
+    [
+      "401 envelope",
+      SockudoTest.json(401, { error: "Invalid API signature", code: "auth_failed", status: 401 }),
+      { _tag: "SockudoAuthenticationError", status: 401, code: "auth_failed", message: "Invalid API signature" }
+    ],
+    [
+      "403 forbidden",
+      SockudoTest.json(403, { error: "push-admin capability is required", code: "forbidden", status: 403 }),
+      { _tag: "SockudoAuthenticationError", status: 403, code: "forbidden" }
+    ],
+    [
+      "404 unknown app key",
+      SockudoTest.json(404, {
+        error: "Application key not found or invalid: Invalid app key",
+        code: "app_not_found",
+        status: 404
+      }),
+      { _tag: "SockudoNotFoundError", code: "app_not_found" }
+    ],
+    [
+      "404 plain-text fallback",
+      SockudoTest.text(404, "404 NOT FOUND"),
+      { _tag: "SockudoNotFoundError", message: "404 NOT FOUND" }
+    ],
+    [
+      "415 framework rejection",
+      SockudoTest.text(415, "Expected request with `Content-Type: application/json`"),
+      { _tag: "SockudoClientError", status: 415, message: "Expected request with `Content-Type: application/json`" }
+    ],
+    [
+      "422 framework rejection",
+      SockudoTest.text(422, "Failed to deserialize the JSON body into the target type: info: invalid type"),
+      { _tag: "SockudoClientError", status: 422 }
+    ],
+    [
+      "422 feature disabled envelope",
+      SockudoTest.json(422, { error: "History is disabled", code: "feature_disabled", status: 422 }),
+      { _tag: "SockudoClientError", status: 422, code: "feature_disabled" }
+    ],
+    [
+      "413 payload too large",
+      SockudoTest.json(413, { error: "Payload too large", code: "payload_too_large", status: 413 }),
+      { _tag: "SockudoClientError", status: 413, code: "payload_too_large" }
+    ],
+    [
+      "405 with an empty body",
+      SockudoTest.text(405, ""),
+      { _tag: "SockudoClientError", status: 405, message: "HTTP 405" }
+    ],
+    [
+      "500 internal error",
+      SockudoTest.json(500, { error: "Internal server error", code: "internal_error", status: 500 }),
+      { _tag: "SockudoServerError", status: 500, code: "internal_error" }
+    ],
+    [
+      "503 with an HTTP-date Retry-After",
+      SockudoTest.json(
+        503,
+        { error: "busy", code: "service_unavailable", status: 503 },
+        {
+          "retry-after": "Thu, 01 Jan 1970 00:00:30 GMT"
+        }
+      ),
+      { _tag: "SockudoServerError", status: 503, retryAfterMillis: 30_000 }
+    ]
+  ]
+  for (const [name, reply, expected] of cases) {
+    it.effect(name, () =>
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        const error = yield* Effect.flip(s.channels.get("orders"))
+        expect(error).toMatchObject({
+          ...expected,
+          operation: "channels.get",
+          request: "GET /apps/app-id/channels/orders"
+        })
+      }).pipe(Effect.provide(layer(() => reply, noRetry)))
+    )
+  }
+
+  it.effect("a 2xx body that is not JSON is a decode error", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const error = yield* Effect.flip(s.channels.get("orders"))
+      expect(error).toMatchObject({ _tag: "SockudoDecodeError", status: 200, body: "<html>proxy</html>" })
+    }).pipe(Effect.provide(layer(() => SockudoTest.text(200, "<html>proxy</html>"), noRetry)))
+  )
+
+  it.effect("isRetryable: transport, 5xx and 429 yes; 4xx and decode no", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const statuses = [400, 401, 404, 429, 500, 503]
+      const retryable: Array<boolean> = []
+      for (const _ of statuses) retryable.push((yield* Effect.flip(s.channels.get("orders"))).isRetryable)
+      assert.deepStrictEqual(retryable, [false, false, false, true, true, true])
+    }).pipe(
+      Effect.provide(
+        layer(
+          (() => {
+            const statuses = [400, 401, 404, 429, 500, 503]
+            let i = 0
+            return () => SockudoTest.json(statuses[i++]!, { error: "x" })
+          })(),
+          noRetry
+        )
+      )
+    )
+  )
+})
+
+describe("request building", () => {
+  it.effect("GET carries no body_md5 and no body; POST always carries body_md5, even for an empty body", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      yield* s.channels.get("orders")
+      yield* s.users.terminateConnections("u1")
+      const [get, post] = yield* requests
+      assert.isFalse(get!.query.has("body_md5"))
+      assert.strictEqual(get!.body, "")
+      assert.strictEqual(post!.query.get("body_md5"), "d41d8cd98f00b204e9800998ecf8427e")
+      assert.strictEqual(post!.body, "")
+    }).pipe(
+      Effect.provide(
+        layer((r) =>
+          r.method === "GET" ? SockudoTest.json(200, { occupied: false }) : SockudoTest.json(200, { ok: true })
+        )
+      )
+    )
+  )
+
+  it.effect("a configured base URL keeps its path prefix", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      yield* s.channels.get("orders")
+      const [request] = yield* requests
+      assert.strictEqual(request!.url.href.split("?")[0], "https://proxy.test/sockudo/apps/app-id/channels/orders")
+    }).pipe(
+      Effect.provide(layer(() => SockudoTest.json(200, { occupied: true }), { baseUrl: "https://proxy.test/sockudo/" }))
+    )
+  )
+
+  it("retryPolicy is exported for reuse", () => {
+    assert.isDefined(Http.retryPolicy(SockudoConfig.defaultRetrySchedule, "retryable"))
+  })
+})

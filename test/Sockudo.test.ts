@@ -1,0 +1,155 @@
+import { createHmac } from "node:crypto"
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+import { layer, requests, sockudo } from "./support/harness.ts"
+
+const hmac = (s: string) => createHmac("sha256", "app-secret").update(s).digest("hex")
+const masterKey = Redacted.make("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
+
+describe("authorizeChannel", () => {
+  it.effect("private: signs socket_id:channel only", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const auth = yield* s.authorizeChannel("123.456", "private-orders")
+      assert.deepStrictEqual(auth, { auth: `app-key:${hmac("123.456:private-orders")}` })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("presence: signs and returns the exact channel_data string", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const auth = yield* s.authorizeChannel("123.456", "presence-room", { user_id: "u1", user_info: { name: "Ada" } })
+      const channelData = '{"user_id":"u1","user_info":{"name":"Ada"}}'
+      assert.deepStrictEqual(auth, {
+        auth: `app-key:${hmac(`123.456:presence-room:${channelData}`)}`,
+        channel_data: channelData
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("private-encrypted: adds the channel's shared secret (server reference PY-8)", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const auth = yield* s.authorizeChannel("123.456", "private-encrypted-room")
+      assert.deepStrictEqual(auth, {
+        auth: `app-key:${hmac("123.456:private-encrypted-room")}`,
+        shared_secret: "L38rkfo40L+fzS0K+KbYNXjQzEkJllc8+TgyPF0gM/4="
+      })
+    }).pipe(Effect.provide(layer(undefined, { encryptionMasterKeyBase64: masterKey })))
+  )
+
+  const invalid: ReadonlyArray<readonly [string, readonly [string, string, unknown?], string, string]> = [
+    ["a malformed socket id", ["123", "private-a"], "SockudoValidationError", "socketId"],
+    ["a public channel", ["1.1", "orders"], "SockudoValidationError", "channel"],
+    ["an invalid channel name", ["1.1", "private-a b"], "SockudoValidationError", "channel"],
+    ["a presence channel without member", ["1.1", "presence-a"], "SockudoValidationError", "presenceMember"],
+    ["a numeric user_id", ["1.1", "presence-a", { user_id: 10 }], "SockudoValidationError", "presenceMember.user_id"],
+    ["an empty user_id", ["1.1", "presence-a", { user_id: "" }], "SockudoValidationError", "presenceMember.user_id"],
+    [
+      "user_info that is not an object",
+      ["1.1", "presence-a", { user_id: "u", user_info: "x" }],
+      "SockudoValidationError",
+      "presenceMember.user_info"
+    ],
+    [
+      "member data on a private channel",
+      ["1.1", "private-a", { user_id: "u" }],
+      "SockudoValidationError",
+      "presenceMember"
+    ]
+  ]
+  for (const [name, args, tag, field] of invalid) {
+    it.effect(`rejects ${name}`, () =>
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        const error = yield* Effect.flip(s.authorizeChannel(args[0], args[1], args[2] as never))
+        expect(error).toMatchObject({ _tag: tag, field })
+      }).pipe(Effect.provide(layer()))
+    )
+  }
+
+  it.effect("an encrypted channel without a master key is a SockudoEncryptionError", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      expect(yield* Effect.flip(s.authorizeChannel("1.1", "private-encrypted-a"))).toMatchObject({
+        _tag: "SockudoEncryptionError",
+        reason: "MissingMasterKey"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+})
+
+describe("authenticateUser", () => {
+  it.effect("signs socket_id::user::user_data and returns user_data as sent", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const result = yield* s.authenticateUser("123.456", { id: "u1", watchlist: ["u2"], name: "Ädä" })
+      const userData = '{"id":"u1","watchlist":["u2"],"name":"Ädä"}'
+      assert.deepStrictEqual(result, { auth: `app-key:${hmac(`123.456::user::${userData}`)}`, user_data: userData })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  for (const [name, data] of [
+    ["no id", {}],
+    ["a numeric id", { id: 1 }],
+    ["an empty id", { id: "" }],
+    ["an array", ["u1"]]
+  ] as const) {
+    it.effect(`rejects user data with ${name}`, () =>
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        const error = yield* Effect.flip(s.authenticateUser("1.1", data as never))
+        assert.strictEqual(error._tag, "SockudoValidationError")
+      }).pipe(Effect.provide(layer()))
+    )
+  }
+})
+
+describe("signedUrl", () => {
+  it.effect("signs a GET now, with encoded values and no body_md5", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(1_700_000_000_000)
+      const s = yield* sockudo
+      const url = new URL(
+        yield* s.signedUrl("GET", "/channels", { filter_by_prefix: "presence-", info: "user_count,subscription_count" })
+      )
+      assert.strictEqual(url.origin + url.pathname, "http://sockudo.test:6001/apps/app-id/channels")
+      assert.isFalse(url.searchParams.has("body_md5"))
+      const expected = hmac(
+        "GET\n/apps/app-id/channels\nauth_key=app-key&auth_timestamp=1700000000&auth_version=1.0&filter_by_prefix=presence-&info=user_count,subscription_count"
+      )
+      assert.strictEqual(url.searchParams.get("auth_signature"), expected)
+      assert.include(url.search, "info=user_count%2Csubscription_count")
+      assert.strictEqual((yield* requests).length, 0)
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("a POST signs the md5 of the exact body (empty by default)", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const empty = new URL(yield* s.signedUrl("POST", "/users/u1/terminate_connections"))
+      assert.strictEqual(empty.searchParams.get("body_md5"), "d41d8cd98f00b204e9800998ecf8427e")
+      const withBody = new URL(yield* s.signedUrl("POST", "/events", undefined, {}))
+      assert.strictEqual(withBody.searchParams.get("body_md5"), "99914b932bd37a50b983c5e7c90ae93b")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  for (const [name, args, field] of [
+    ["a reserved parameter", ["GET", "/channels", { auth_key: "x" }], "params"],
+    ["a reserved parameter in another case", ["GET", "/channels", { Body_MD5: "x" }], "params"],
+    ["a path under /apps", ["GET", "/apps/app-id/channels"], "path"],
+    ["a relative path", ["GET", "channels"], "path"],
+    ["a path with a query", ["GET", "/channels?x=1"], "path"],
+    ["a body on GET", ["GET", "/channels", undefined, { a: 1 }], "body"],
+    ["an unknown method", ["PATCH", "/channels"], "method"]
+  ] as const) {
+    it.effect(`rejects ${name}`, () =>
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        const error = yield* Effect.flip(s.signedUrl(...(args as unknown as Parameters<typeof s.signedUrl>)))
+        expect(error).toMatchObject({ _tag: "SockudoValidationError", field })
+      }).pipe(Effect.provide(layer()))
+    )
+  }
+})
