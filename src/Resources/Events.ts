@@ -15,7 +15,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { Encryption } from "../Crypto.ts"
 import { type SockudoEncryptionError, type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
-import { Http, type PreparedBody, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
 
@@ -182,6 +182,24 @@ const invalid = (operation: string, field: string, reason: string) =>
 
 type Wire = Record<string, unknown>
 
+/** A publish request: the key goes in the `X-Idempotency-Key` header too. */
+const publishRequest = <A>(
+  operation: string,
+  path: string,
+  wire: unknown,
+  idempotencyKey: string | undefined,
+  decode: Request<A>["decode"]
+): Request<A> => ({
+  operation,
+  method: "POST",
+  path,
+  body: prepareBody(JSON.stringify(wire)),
+  headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
+  decode,
+  // Without a key a retried publish could be delivered twice: only retry what never ran.
+  retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
+})
+
 /** Validates an event's options and writes them onto the wire object, in the server's names. */
 const addOptions = (
   operation: string,
@@ -321,17 +339,11 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(wire)) return Result.fail(wire.failure)
     const idempotencyKey = chooseKey(key)
     if (idempotencyKey !== undefined) wire.success.idempotency_key = idempotencyKey
-    const body = prepareBody(JSON.stringify(wire.success))
-    return Result.succeed({
-      operation,
-      method: "POST",
-      path: "/events",
-      body,
-      headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
-      decode: (u) => Result.map(decodeTrigger(u), (r) => ({ idempotencyKey, channels: r.channels ?? emptyChannels })),
-      // Without a key a retried publish could be delivered twice: only retry what never ran.
-      retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
-    })
+    return Result.succeed(
+      publishRequest(operation, "/events", wire.success, idempotencyKey, (u) =>
+        Result.map(decodeTrigger(u), (r) => ({ idempotencyKey, channels: r.channels ?? emptyChannels }))
+      )
+    )
   }
 
   /**
@@ -403,16 +415,11 @@ export const make = Effect.gen(function* () {
       if (reason) return invalid(operation, "idempotencyKey", reason)
     }
     const idempotencyKey = chooseKey(given)
-    const body: PreparedBody = prepareBody(JSON.stringify({ batch }))
-    return Result.succeed({
-      operation,
-      method: "POST",
-      path: "/batch_events",
-      body,
-      headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
-      decode: (u) => Result.map(decodeBatch(u), (r) => ({ idempotencyKey, batch: r.batch ?? [] })),
-      retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
-    })
+    return Result.succeed(
+      publishRequest(operation, "/batch_events", { batch }, idempotencyKey, (u) =>
+        Result.map(decodeBatch(u), (r) => ({ idempotencyKey, batch: r.batch ?? [] }))
+      )
+    )
   }
 
   /**
