@@ -10,6 +10,8 @@ export * as Crypto from "./Crypto.ts"
 export * as SockudoError from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Http from "./Http.ts"
+/** The SDK as Promises, for code that does not use Effect. @since 0.1.0 */
+export * as PromiseClient from "./PromiseClient.ts"
 /** @since 0.1.0 */
 export * as Signer from "./Signer.ts"
 /** @since 0.1.0 */

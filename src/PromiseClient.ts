@@ -1,0 +1,119 @@
+/**
+ * The whole SDK as Promises, for code that does not use Effect.
+ *
+ * Every operation of the `Sockudo` service keeps its name and arguments; an operation that
+ * returns an `Effect` returns a `Promise` instead, one that returns a `Stream` returns an
+ * `AsyncIterable`. A failed operation rejects with the same typed error the Effect fails with
+ * (a member of `SockudoError.SockudoError`, so `error._tag` and `error.isRetryable` work).
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { PromiseClient } from "effect-sockudo"
+ * import * as SockudoNode from "effect-sockudo/node"
+ *
+ * const sockudo = await PromiseClient.make(
+ *   SockudoNode.layer({ appId: "app-id", key: "app-key", secret: Redacted.make("app-secret") })
+ * )
+ * await sockudo.trigger("orders", "order.created", { id: "ord_1" })
+ * await sockudo.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Stream from "effect/Stream"
+import * as Sockudo from "./Sockudo.ts"
+
+/**
+ * `S` with every Effect-returning function turned into a Promise-returning one and every
+ * Stream-returning function into an AsyncIterable-returning one, in nested groups too.
+ *
+ * @since 0.1.0
+ */
+export type Promised<S> = {
+  readonly [K in keyof S]: S[K] extends (...args: infer Args) => infer R
+    ? (...args: Args) => PromisedResult<R>
+    : S[K] extends Effect.Effect<infer A, infer _E, infer _R>
+      ? () => Promise<A>
+      : S[K] extends object
+        ? Promised<S[K]>
+        : S[K]
+}
+
+/**
+ * What a promised function returns for an original result `R`.
+ *
+ * @since 0.1.0
+ */
+export type PromisedResult<R> =
+  R extends Effect.Effect<infer A, infer _E, infer _R>
+    ? Promise<A>
+    : R extends Stream.Stream<infer A, infer _E, infer _R>
+      ? AsyncIterable<A>
+      : R
+
+/**
+ * The SDK as Promises; `close()` (or `await using`) releases its connection pool.
+ *
+ * @since 0.1.0
+ */
+export type PromiseClient = Promised<Sockudo.Service> & {
+  /** Closes the connection pool and everything else the layer opened. */
+  readonly close: () => Promise<void>
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+// The service's operations need nothing from the context (their requirements are `never`).
+const promiseAll = <S>(
+  service: S,
+  run: (effect: Effect.Effect<unknown, unknown, unknown>) => Promise<unknown>,
+  iterate: (stream: Stream.Stream<unknown, unknown, unknown>) => AsyncIterable<unknown>
+): Promised<S> => {
+  const promise = (value: unknown): unknown => {
+    if (typeof value === "function") {
+      return (...args: ReadonlyArray<unknown>) => {
+        const result: unknown = value(...args)
+        if (Effect.isEffect(result)) return run(result)
+        if (Stream.isStream(result)) return iterate(result)
+        return result
+      }
+    }
+    if (Effect.isEffect(value)) return () => run(value)
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const out: Record<string, unknown> = {}
+      for (const [key, field] of Object.entries(value)) out[key] = promise(field)
+      return out
+    }
+    return value
+  }
+  return promise(service) as Promised<S>
+}
+
+/**
+ * Builds `layer` once (its connection pool lives until `close()`) and returns the `Sockudo`
+ * service as Promises. Fails (rejects) with the layer's error, e.g. a `SockudoConfigError`
+ * naming the invalid option.
+ *
+ * @since 0.1.0
+ */
+export const make = async <E>(layer: Layer.Layer<Sockudo.Sockudo, E>): Promise<PromiseClient> => {
+  const runtime = ManagedRuntime.make(layer)
+  const context = await runtime.context().catch(async (error: unknown) => {
+    await runtime.dispose()
+    throw error
+  })
+  const service = await runtime.runPromise(Sockudo.Sockudo)
+  const close = () => runtime.dispose()
+  return {
+    ...promiseAll(
+      service,
+      (effect) => runtime.runPromise(effect as Effect.Effect<unknown, unknown>),
+      (stream) => Stream.toAsyncIterableWith(stream as Stream.Stream<unknown, unknown>, context)
+    ),
+    close,
+    [Symbol.asyncDispose]: close
+  }
+}

@@ -1,0 +1,86 @@
+import { Effect, Layer, Redacted } from "effect"
+import { describe, expect, it } from "vitest"
+import { PromiseClient, SockudoConfig, SockudoError } from "../src/index.ts"
+import * as SockudoTest from "../src/testing/index.ts"
+
+const client = (handler: SockudoTest.Handler, config: Partial<SockudoConfig.Options> = {}) => {
+  const seen: Array<SockudoTest.RecordedRequest> = []
+  const recording: SockudoTest.Handler = (request) => {
+    seen.push(request)
+    return handler(request)
+  }
+  return PromiseClient.make(SockudoTest.layer({ handler: recording, config })).then((sockudo) => ({ sockudo, seen }))
+}
+
+describe("PromiseClient", () => {
+  it("runs an operation and resolves with its decoded result", async () => {
+    const { sockudo, seen } = await client(() => SockudoTest.json(200, { ok: true }))
+    const receipt = await sockudo.trigger("orders", "order.created", { id: "ord_1" }, { idempotencyKey: "k-1" })
+    expect(receipt).toEqual({ idempotencyKey: "k-1", channels: {} })
+    expect(seen).toHaveLength(1)
+    expect(seen[0]?.json).toMatchObject({ name: "order.created", data: '{"id":"ord_1"}', channels: ["orders"] })
+    await sockudo.close()
+  })
+
+  it("promises nested groups and keeps synchronous values", async () => {
+    const { sockudo, seen } = await client(() =>
+      SockudoTest.json(200, { channels: { "presence-a": { user_count: 2 } } })
+    )
+    const list = await sockudo.channels.list({ filterByPrefix: "presence-", info: ["user_count"] })
+    expect(list.channels["presence-a"]?.user_count).toBe(2)
+    expect(seen[0]?.path).toBe("/apps/app-id/channels")
+    expect(seen[0]?.query.get("filter_by_prefix")).toBe("presence-")
+    const auth = await sockudo.authorizeChannel("123.456", "private-a")
+    expect(auth.auth.startsWith("app-key:")).toBe(true)
+    await sockudo.close()
+  })
+
+  it("rejects with the same typed error the Effect fails with, before sending invalid input", async () => {
+    const { sockudo, seen } = await client(() => SockudoTest.json(200, { ok: true }))
+    const error = await sockudo.trigger("bad channel", "e", 1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SockudoError.SockudoValidationError)
+    expect(error).toMatchObject({ _tag: "SockudoValidationError", field: "channel", operation: "trigger" })
+    expect(seen).toHaveLength(0)
+    await sockudo.close()
+  })
+
+  it("rejects with server errors, carrying isRetryable", async () => {
+    const { sockudo } = await client(
+      () => SockudoTest.json(500, { error: "Internal server error", code: "internal_error", status: 500 }),
+      {
+        retry: SockudoConfig.noRetries
+      }
+    )
+    const error = await sockudo.channels.get("orders").catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SockudoError.SockudoServerError)
+    expect((error as SockudoError.SockudoServerError).isRetryable).toBe(true)
+    await sockudo.close()
+  })
+
+  it("rejects construction with the configuration error, naming the field and not the secret", async () => {
+    const error = await PromiseClient.make(
+      SockudoTest.layer({ config: { appId: "", secret: Redacted.make("s3cr3t-value") } })
+    ).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SockudoError.SockudoConfigError)
+    expect((error as SockudoError.SockudoConfigError).field).toBe("appId")
+    expect(JSON.stringify(error)).not.toContain("s3cr3t-value")
+    expect(String(error)).not.toContain("s3cr3t-value")
+  })
+
+  it("releases what the layer opened on close and with await using", async () => {
+    const released: Array<string> = []
+    const tracked = (name: string) =>
+      SockudoTest.layer().pipe(
+        Layer.merge(Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => released.push(name)))))
+      )
+    const explicit = await PromiseClient.make(tracked("explicit"))
+    expect(released).toEqual([])
+    await explicit.close()
+    expect(released).toEqual(["explicit"])
+    {
+      await using scoped = await PromiseClient.make(tracked("scoped"))
+      await scoped.authorizeChannel("1.2", "private-a")
+    }
+    expect(released).toEqual(["explicit", "scoped"])
+  })
+})
