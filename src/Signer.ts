@@ -101,14 +101,24 @@ export const checkQueryParams = (params: ReadonlyArray<QueryParam>): string | un
   return undefined
 }
 
+const encodeWellFormed = (value: string): string =>
+  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
 /**
  * Percent-encodes a value for a URL query or path segment (everything outside RFC 3986
- * unreserved characters).
+ * unreserved characters). A lone UTF-16 surrogate is sent as U+FFFD, the character UTF-8
+ * encoding (and so the signature's HMAC input) turns it into.
  *
  * @since 0.1.0
  */
-export const encode = (value: string): string =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+export const encode = (value: string): string => {
+  try {
+    return encodeWellFormed(value)
+  } catch {
+    // encodeURIComponent throws URIError on a lone surrogate.
+    return encodeWellFormed(value.replace(/\p{Surrogate}/gu, "\uFFFD"))
+  }
+}
 
 /**
  * The string a channel authorization signs: `socket_id:channel`, with `:channel_data` appended
