@@ -31,8 +31,14 @@ import * as Result from "effect/Result"
 import * as Crypto from "./Crypto.ts"
 import { type SockudoEncryptionError, SockudoValidationError, type SockudoWebhookError } from "./Errors.ts"
 import * as Http from "./Http.ts"
+import * as Annotations from "./Resources/Annotations.ts"
 import * as Channels from "./Resources/Channels.ts"
 import * as Events from "./Resources/Events.ts"
+import * as History from "./Resources/History.ts"
+import * as Messages from "./Resources/Messages.ts"
+import * as PresenceHistory from "./Resources/PresenceHistory.ts"
+import * as Push from "./Resources/Push.ts"
+import * as Revocations from "./Resources/Revocations.ts"
 import * as Users from "./Resources/Users.ts"
 import * as Signer from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
@@ -107,6 +113,18 @@ export interface Service extends Events.Events {
   }
   readonly channels: Channels.Channels
   readonly users: Users.Users
+  /** Durable channel history: pages, a `Stream` of items, stream state, reset and purge. */
+  readonly history: History.History
+  /** Presence history of `presence-` channels: pages, a `Stream`, state, reset and snapshots. */
+  readonly presenceHistory: PresenceHistory.PresenceHistory
+  /** Versioned messages: latest version, versions, update, delete and append. */
+  readonly messages: Messages.Messages
+  /** Annotations on versioned messages: publish, list, stream and delete. */
+  readonly annotations: Annotations.Annotations
+  /** Revocation of Protocol V2 capability tokens. */
+  readonly revocations: Revocations.Revocations
+  /** Push notifications: credentials, templates, devices, channel subscriptions, publishing, dead letters. */
+  readonly push: Push.Push
   /**
    * A URL for a request signed now (valid for 10 minutes), for callers who send requests
    * themselves. `path` is below `/apps/<appId>` and already percent-encoded; `body` (POST only)
@@ -141,6 +159,12 @@ export const make = Effect.gen(function* () {
   const events = yield* Events.make
   const channels = yield* Channels.make
   const users = yield* Users.make
+  const history = yield* History.make
+  const presenceHistory = yield* PresenceHistory.make
+  const messages = yield* Messages.make
+  const annotations = yield* Annotations.make
+  const revocations = yield* Revocations.make
+  const push = yield* Push.make
 
   const webhookCredentials: Webhook.Credentials = {
     key: config.key,
@@ -247,6 +271,12 @@ export const make = Effect.gen(function* () {
     webhooks: { verify },
     channels,
     users,
+    history,
+    presenceHistory,
+    messages,
+    annotations,
+    revocations,
+    push,
     signedUrl
   })
 })
