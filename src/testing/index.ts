@@ -220,3 +220,21 @@ export const layer = (
     Layer.provideMerge(SockudoConfig.layer({ ...testOptions, ...options.config })),
     Layer.provideMerge(layerHttpClient(options.handler))
   )
+
+/**
+ * The in-memory Sockudo emulator: the HTTP API with the server's verification, error shapes,
+ * idempotency and durable stores, simulated client connections, signed webhooks and fault
+ * injection; in-process (`Emulator.layerTest`, `Emulator.layerHttpClient`) or on a loopback port
+ * (`Emulator.layerServer`, which uses `@effect/platform-node`). See `docs/emulator.md`.
+ *
+ * @since 0.1.0
+ */
+export * as Emulator from "./emulator/Emulator.ts"
+
+/**
+ * Faults to inject into the emulator: `status`, `rateLimited`, `dropBefore`, `dropAfter`,
+ * `latency`.
+ *
+ * @since 0.1.0
+ */
+export * as EmulatorFaults from "./emulator/Faults.ts"

@@ -26,6 +26,10 @@ export interface Limits {
   readonly maxEventBatchSize?: number | undefined
   readonly maxEventPayloadInKb?: number | undefined
   readonly maxHistoryPageSize: number
+  /** `max_presence_members_per_channel`: further members' subscriptions are refused. */
+  readonly maxPresenceMembersPerChannel?: number | undefined
+  /** `max_presence_member_size_in_kb`: a member whose `user_info` JSON is larger is refused. */
+  readonly maxPresenceMemberSizeInKb?: number | undefined
 }
 
 /** A request that passed signature verification (section 2.1), decoded. */
@@ -35,6 +39,11 @@ export interface ApiRequest {
   readonly params: Readonly<Record<string, string>>
   /** Query parameters, percent-decoded, without the `auth_*` and `body_md5` parameters. */
   readonly query: Readonly<Record<string, string>>
+  /**
+   * The same parameters as ordered pairs, repeated keys kept (`query` keeps the last value), for
+   * routes that reject a repeated key the way the server's typed query parsing does.
+   */
+  readonly queryPairs?: ReadonlyArray<readonly [key: string, value: string]> | undefined
   /** Header names lower-cased. */
   readonly headers: Readonly<Record<string, string>>
   /** The parsed JSON body; `undefined` when the body is empty. */
@@ -139,6 +148,13 @@ export interface AppHandle {
 export interface Route {
   readonly method: "GET" | "POST" | "DELETE"
   readonly path: string
+  /**
+   * How the HTTP front reads a POST body before `handle` runs. `"json"` (the default for POST):
+   * the server's JSON extractor, with its plain-text 415/413/400 rejections (section 1.4), or for
+   * paths under `/push/` the push extractor's JSON 400s. `"none"`: the body is not parsed and
+   * `request.body` is `undefined`. GET and DELETE bodies are never read.
+   */
+  readonly body?: "json" | "none" | undefined
   readonly handle: (request: ApiRequest, app: AppHandle) => ApiResponse
 }
 

@@ -1,0 +1,173 @@
+/**
+ * Simulated clients, as tests drive them: open a connection (optionally signed in, optionally
+ * with a capability token's identity), sign in, subscribe with the `auth` a real client sends
+ * (checked like the server checks it) or let the emulator sign for you, send client events,
+ * read what arrived, disconnect.
+ *
+ * ```ts
+ * const c = yield* emulator.connect({ user: { id: "u1" } })
+ * yield* c.subscribe("presence-room", yield* sockudo.authorizeChannel(c.socketId, "presence-room", { user_id: "u1" }))
+ * yield* c.subscribe("private-orders")          // no auth given: the emulator signs it
+ * const events = yield* c.events("presence-room")
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import type { AppRuntime, Outbox } from "./App.ts"
+import type { CloseInfo, ConnectionState, ReceivedMessage, SignedInUser } from "./Connections.ts"
+import * as Names from "./Names.ts"
+
+/**
+ * A simulated client's request the server refused (bad signature, closed connection...).
+ *
+ * @since 0.1.0
+ */
+export class EmulatorClientError extends Data.TaggedError("EmulatorClientError")<{
+  readonly operation: string
+  readonly message: string
+}> {}
+
+/**
+ * How to open a connection.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectOptions {
+  /** The app (default: the emulator's first app). */
+  readonly app?: string | undefined
+  /**
+   * Sign the connection in as this user at once, as if its `pusher:signin` had been signed by
+   * the app's server. Needs the `userAuthentication` feature, like a real sign-in.
+   */
+  readonly user?: SignedInUser | undefined
+  /** Protocol V2 connections receive message `extras`; V1 connections do not. Default 2. */
+  readonly protocol?: 1 | 2 | undefined
+  /** The identity of a Protocol V2 capability token (revocable with `POST /revocations`). */
+  readonly token?: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
+}
+
+/**
+ * How to subscribe. Give the `auth` (and `channel_data`) your app's server would return, and
+ * the emulator checks it as the server does; give neither, and the emulator signs the
+ * subscription itself (with `member` as the presence member).
+ *
+ * @since 0.1.0
+ */
+export interface SubscribeOptions {
+  readonly auth?: string | undefined
+  readonly channel_data?: string | undefined
+  readonly member?: { readonly user_id: string; readonly user_info?: unknown } | undefined
+}
+
+/**
+ * A simulated client connection.
+ *
+ * @since 0.1.0
+ */
+export interface Connection {
+  readonly socketId: string
+  readonly appId: string
+  /** `pusher:signin` with the `{ auth, user_data }` the SDK's `authenticateUser` returns. */
+  readonly signin: (authentication: {
+    readonly auth: string
+    readonly user_data: string
+  }) => Effect.Effect<void, EmulatorClientError>
+  readonly subscribe: (channel: string, options?: SubscribeOptions) => Effect.Effect<void, EmulatorClientError>
+  readonly unsubscribe: (channel: string) => Effect.Effect<void>
+  /** Sends a client event (`client-...`) to the channel's other subscribers. */
+  readonly trigger: (channel: string, event: string, data: unknown) => Effect.Effect<void, EmulatorClientError>
+  readonly disconnect: Effect.Effect<void>
+  /** Every message received, protocol messages (`pusher:...`, `pusher_internal:...`) included. */
+  readonly received: Effect.Effect<ReadonlyArray<ReceivedMessage>>
+  /** Application events only (no `pusher:`, `pusher_internal:` or `sockudo:` messages), optionally of one channel. */
+  readonly events: (channel?: string) => Effect.Effect<ReadonlyArray<ReceivedMessage>>
+  /** How the server closed the connection, once it has. */
+  readonly closed: Effect.Effect<CloseInfo | undefined>
+}
+
+const isProtocol = (event: string) =>
+  event.startsWith("pusher:") || event.startsWith("pusher_internal:") || event.startsWith("sockudo:")
+
+const fail = (operation: string, message: string) => Effect.fail(new EmulatorClientError({ operation, message }))
+
+/**
+ * Opens a connection on `app`. `run` wraps each operation: it sets the outbox's time and
+ * drains it afterwards.
+ *
+ * @since 0.1.0
+ */
+export const connect = (
+  app: AppRuntime,
+  options: ConnectOptions,
+  outbox: Outbox,
+  drain: Effect.Effect<void>
+): Effect.Effect<Connection, EmulatorClientError> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const revoked = (id: string | undefined, kind: string) =>
+      id !== undefined && (app.revocations.get(`${kind}:${id}`) ?? 0) > now
+    if (revoked(options.token?.jti, "jti") || revoked(options.token?.clientId, "client")) {
+      return yield* fail("connect", "the capability token has been revoked")
+    }
+    if (options.user !== undefined && !app.features.userAuthentication) {
+      return yield* fail("connect", "user authentication is not enabled for this app")
+    }
+    let socketId: string
+    do {
+      const high = yield* Random.nextIntBetween(0, 9_999_999_999)
+      const low = yield* Random.nextIntBetween(0, 9_999_999_999)
+      socketId = `${high}.${low}`
+    } while (app.hub.connections.has(socketId))
+    const state: ConnectionState = app.hub.connect(socketId, options.protocol ?? 2, options.token)
+    if (options.user !== undefined) state.user = options.user
+
+    const run = <A>(f: (nowMs: number) => A): Effect.Effect<A> =>
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+        outbox.nowMs = nowMs
+        const result = f(nowMs)
+        return Effect.as(drain, result)
+      })
+    const orFail = (operation: string) => (error: string | undefined) =>
+      error === undefined ? Effect.void : fail(operation, error)
+
+    return {
+      socketId,
+      appId: app.credentials.id,
+      signin: (authentication) =>
+        Effect.flatMap(
+          run(() => app.hub.signin(state, authentication.auth, authentication.user_data)),
+          orFail("signin")
+        ),
+      subscribe: (channel, subscribe = {}) =>
+        Effect.flatMap(
+          run((nowMs) => {
+            const given = subscribe.auth !== undefined
+            const auth =
+              given || !Names.needsAuth(channel)
+                ? { auth: subscribe.auth, channel_data: subscribe.channel_data }
+                : app.hub.authorize(state, channel, subscribe.member)
+            return app.hub.subscribe(state, channel, auth, nowMs)
+          }),
+          orFail("subscribe")
+        ),
+      unsubscribe: (channel) => run((nowMs) => app.hub.unsubscribe(state, channel, nowMs, "disconnect")),
+      trigger: (channel, event, data) =>
+        Effect.flatMap(
+          run(() => app.hub.clientEvent(state, channel, event, data)),
+          orFail("trigger")
+        ),
+      disconnect: run((nowMs) =>
+        app.hub.close(state, { code: 1000, reason: "client disconnected" }, nowMs, "disconnect")
+      ),
+      received: Effect.sync(() => state.received.slice()),
+      events: (channel) =>
+        Effect.sync(() =>
+          state.received.filter((m) => !isProtocol(m.event) && (channel === undefined || m.channel === channel))
+        ),
+      closed: Effect.sync(() => state.closed)
+    }
+  })

@@ -1,0 +1,450 @@
+/**
+ * Simulated client connections of one app: socket ids, sign-in, subscriptions (with the
+ * server's signature checks), presence members, user channels, client events, and closing
+ * connections. Everything here is synchronous state; what other parts of the emulator must hear
+ * about (webhook events, presence changes, a presence member leaving) goes out through
+ * {@link HubOutput}.
+ *
+ * @since 0.1.0
+ */
+import type { Limits, PresenceChange } from "./Api.ts"
+import * as Names from "./Names.ts"
+import { type AppCredentials, expectedChannelAuth, verifyChannelAuth, verifySignin } from "./Verify.ts"
+
+/**
+ * A message a simulated connection received, in the shape of the Pusher protocol frame.
+ *
+ * @since 0.1.0
+ */
+export interface ReceivedMessage {
+  readonly event: string
+  readonly channel?: string | undefined
+  /** A string for events published over HTTP; what the sender sent for client events. */
+  readonly data: unknown
+  /** The sender of a client event on a presence channel. */
+  readonly user_id?: string | undefined
+  /** Message extras, delivered to Protocol V2 connections only. */
+  readonly extras?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * Why a connection was closed by the server (WebSocket close code and reason).
+ *
+ * @since 0.1.0
+ */
+export interface CloseInfo {
+  readonly code: number
+  readonly reason: string
+}
+
+/**
+ * The user a connection signed in as: the `user_data` object, which has a string `id`.
+ *
+ * @since 0.1.0
+ */
+export interface SignedInUser {
+  readonly id: string
+  readonly [field: string]: unknown
+}
+
+/**
+ * What the hub tells the rest of the emulator.
+ *
+ * @since 0.1.0
+ */
+export interface HubOutput {
+  readonly webhook: (event: Readonly<Record<string, unknown>>) => void
+  readonly presence: (change: PresenceChange) => void
+  /** The last connection of `userId` left a presence channel (the delayed `member_removed`). */
+  readonly memberLeft: (channel: string, userId: string) => void
+}
+
+/**
+ * App settings the hub needs.
+ *
+ * @since 0.1.0
+ */
+export interface HubSettings {
+  readonly credentials: AppCredentials
+  readonly userAuthentication: boolean
+  readonly clientMessages: boolean
+  readonly limits: Limits
+  readonly namespaces: ReadonlyMap<string, Namespace>
+}
+
+type Namespace = Names.Namespace
+
+interface Membership {
+  readonly userId: string
+  readonly userInfo: unknown
+}
+
+/**
+ * One simulated connection's state.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectionState {
+  readonly socketId: string
+  readonly protocol: 1 | 2
+  readonly token: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
+  user: SignedInUser | undefined
+  readonly channels: Map<string, Membership | undefined>
+  readonly received: Array<ReceivedMessage>
+  closed: CloseInfo | undefined
+}
+
+interface ChannelState {
+  readonly sockets: Map<string, ConnectionState>
+  readonly members: Map<string, { info: unknown; readonly sockets: Set<string> }>
+}
+
+interface CacheEntry {
+  readonly event: string
+  readonly data: string
+  readonly expiresAtMs: number
+}
+
+/**
+ * The options of a subscription: the `auth` (and `channel_data`) a client sends, as returned by
+ * the SDK's `authorizeChannel`.
+ *
+ * @since 0.1.0
+ */
+export interface SubscribeAuth {
+  readonly auth?: string | undefined
+  readonly channel_data?: string | undefined
+}
+
+const json = (value: unknown) => JSON.stringify(value)
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * How long the server keeps the last event of a cache channel.
+ *
+ * @since 0.1.0
+ */
+export const cacheTtlMs = 3_600_000
+
+/**
+ * The connections and channels of one app.
+ *
+ * @since 0.1.0
+ */
+export class Hub {
+  readonly connections = new Map<string, ConnectionState>()
+  readonly channels = new Map<string, ChannelState>()
+  readonly cache = new Map<string, CacheEntry>()
+  readonly settings: HubSettings
+  readonly out: HubOutput
+
+  constructor(settings: HubSettings, out: HubOutput) {
+    this.settings = settings
+    this.out = out
+  }
+
+  /** Opens a connection with a given socket id. */
+  connect(socketId: string, protocol: 1 | 2, token: ConnectionState["token"]): ConnectionState {
+    const state: ConnectionState = {
+      socketId,
+      protocol,
+      token,
+      user: undefined,
+      channels: new Map(),
+      received: [],
+      closed: undefined
+    }
+    this.connections.set(socketId, state)
+    state.received.push({
+      event: "pusher:connection_established",
+      data: json({ socket_id: socketId, activity_timeout: 120 })
+    })
+    return state
+  }
+
+  /** `pusher:signin` with a signature; returns the error the server answers, if any. */
+  signin(conn: ConnectionState, auth: string, userData: string): string | undefined {
+    if (conn.closed !== undefined) return "the connection is closed"
+    if (!this.settings.userAuthentication) return "user authentication is not enabled for this app"
+    if (!verifySignin(this.settings.credentials, conn.socketId, auth, userData)) return "Invalid signature"
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(userData)
+    } catch {
+      return "user_data is not JSON"
+    }
+    if (!isObject(parsed) || typeof parsed.id !== "string" || parsed.id === "") {
+      return "user_data must be a JSON object with a string 'id'"
+    }
+    conn.user = parsed as SignedInUser
+    conn.received.push({ event: "pusher:signin_success", data: json({ user_data: userData }) })
+    return undefined
+  }
+
+  /** The subscription a real client makes; returns the server's refusal, if any. */
+  subscribe(conn: ConnectionState, channel: string, auth: SubscribeAuth, nowMs: number): string | undefined {
+    if (conn.closed !== undefined) return "the connection is closed"
+    const nameError = Names.channelNameError(
+      channel,
+      this.settings.limits.maxChannelNameLength,
+      this.settings.namespaces
+    )
+    if (nameError !== undefined) return nameError
+    if (conn.channels.has(channel)) return undefined
+    let member: Membership | undefined
+    if (Names.needsAuth(channel)) {
+      if (auth.auth === undefined) return `Subscription to ${channel} requires auth`
+      const channelData = Names.isPresence(channel) ? auth.channel_data : undefined
+      if (!verifyChannelAuth(this.settings.credentials, conn.socketId, channel, auth.auth, channelData)) {
+        return `Invalid signature for ${channel}`
+      }
+      if (Names.isPresence(channel)) {
+        let data: unknown
+        try {
+          data = JSON.parse(auth.channel_data ?? "")
+        } catch {
+          return "Invalid presence channel_data: not JSON"
+        }
+        if (!isObject(data) || typeof data.user_id !== "string") {
+          return "Invalid presence channel_data: user_id must be a string"
+        }
+        member = { userId: data.user_id, userInfo: data.user_info }
+        const refused = this.memberLimit(channel, member)
+        if (refused !== undefined) return refused
+      }
+    }
+    const limited = Names.limitedUsers(channel)
+    if (limited !== undefined) {
+      const user = this.userOf(conn) ?? member?.userId
+      if (user === undefined || !limited.includes(user)) return `The user may not subscribe to ${channel}`
+    }
+    this.join(conn, channel, member, nowMs)
+    return undefined
+  }
+
+  private memberLimit(channel: string, member: Membership): string | undefined {
+    const { maxPresenceMembersPerChannel: maxMembers, maxPresenceMemberSizeInKb: maxKb } = this.settings.limits
+    const members = this.channels.get(channel)?.members
+    if (maxMembers !== undefined && !members?.has(member.userId) && (members?.size ?? 0) >= maxMembers) {
+      return `Presence channel ${channel} has reached its limit of ${maxMembers} members`
+    }
+    const size = member.userInfo === undefined ? 0 : Names.byteLength(json(member.userInfo))
+    if (maxKb !== undefined && size > maxKb * 1024) {
+      return `Presence member user_info is ${size} bytes, above the limit of ${maxKb} KB`
+    }
+    return undefined
+  }
+
+  /** The `auth` (and `channel_data`) the app's server would hand this connection. */
+  authorize(
+    conn: ConnectionState,
+    channel: string,
+    member: { readonly user_id: string; readonly user_info?: unknown } | undefined
+  ): SubscribeAuth {
+    const channelData = Names.isPresence(channel) && member !== undefined ? json(member) : undefined
+    return {
+      auth: expectedChannelAuth(this.settings.credentials, conn.socketId, channel, channelData),
+      ...(channelData === undefined ? {} : { channel_data: channelData })
+    }
+  }
+
+  private join(conn: ConnectionState, channel: string, member: Membership | undefined, nowMs: number): void {
+    let state = this.channels.get(channel)
+    if (state === undefined) {
+      state = { sockets: new Map(), members: new Map() }
+      this.channels.set(channel, state)
+    }
+    state.sockets.set(conn.socketId, conn)
+    conn.channels.set(channel, member)
+    let newMember = false
+    if (member !== undefined) {
+      const existing = state.members.get(member.userId)
+      if (existing === undefined) {
+        state.members.set(member.userId, { info: member.userInfo, sockets: new Set([conn.socketId]) })
+        newMember = true
+      } else {
+        existing.sockets.add(conn.socketId)
+      }
+    }
+    if (Names.isPresence(channel)) {
+      const ids = [...state.members.keys()]
+      const hash: Record<string, unknown> = {}
+      for (const [id, m] of state.members) hash[id] = m.info ?? null
+      conn.received.push({
+        event: "pusher_internal:subscription_succeeded",
+        channel,
+        data: json({ presence: { ids, hash, count: ids.length } })
+      })
+    } else {
+      conn.received.push({ event: "pusher_internal:subscription_succeeded", channel, data: "{}" })
+    }
+    if (state.sockets.size === 1) this.out.webhook({ name: "channel_occupied", channel })
+    if (!Names.isPresence(channel)) {
+      this.out.webhook({ name: "subscription_count", channel, subscription_count: state.sockets.size })
+    }
+    if (member !== undefined && newMember) {
+      const frame = { user_id: member.userId, ...(member.userInfo === undefined ? {} : { user_info: member.userInfo }) }
+      this.send(channel, { event: "pusher_internal:member_added", channel, data: json(frame) }, conn.socketId)
+      this.out.webhook({ name: "member_added", channel, user_id: member.userId })
+      this.out.presence({
+        channel,
+        event: "member_added",
+        userId: member.userId,
+        userInfo: member.userInfo,
+        socketId: conn.socketId,
+        cause: "join",
+        atMs: nowMs
+      })
+    }
+    if (Names.isCache(channel)) {
+      const cached = this.cache.get(channel)
+      if (cached !== undefined && cached.expiresAtMs > nowMs) {
+        conn.received.push({ event: cached.event, channel, data: cached.data })
+      } else {
+        conn.received.push({ event: "pusher:cache_miss", channel, data: "{}" })
+        this.out.webhook({ name: "cache_miss", channel, data: "{}" })
+      }
+    }
+  }
+
+  /** Leaves a channel; `cause` is what presence history records. */
+  unsubscribe(conn: ConnectionState, channel: string, nowMs: number, cause: PresenceChange["cause"]): void {
+    const state = this.channels.get(channel)
+    if (!conn.channels.has(channel) || state === undefined) return
+    const member = conn.channels.get(channel)
+    conn.channels.delete(channel)
+    state.sockets.delete(conn.socketId)
+    if (member !== undefined) {
+      const entry = state.members.get(member.userId)
+      entry?.sockets.delete(conn.socketId)
+      if (entry !== undefined && entry.sockets.size === 0) {
+        state.members.delete(member.userId)
+        this.send(channel, {
+          event: "pusher_internal:member_removed",
+          channel,
+          data: json({ user_id: member.userId })
+        })
+        this.out.presence({
+          channel,
+          event: "member_removed",
+          userId: member.userId,
+          userInfo: entry.info,
+          socketId: conn.socketId,
+          cause,
+          atMs: nowMs
+        })
+        this.out.memberLeft(channel, member.userId)
+      }
+    }
+    if (!Names.isPresence(channel)) {
+      this.out.webhook({ name: "subscription_count", channel, subscription_count: state.sockets.size })
+    }
+    if (state.sockets.size === 0) {
+      this.channels.delete(channel)
+      this.out.webhook({ name: "channel_vacated", channel })
+    }
+  }
+
+  /** Closes a connection: it leaves every channel, then reads `closed`. */
+  close(conn: ConnectionState, info: CloseInfo, nowMs: number, cause: PresenceChange["cause"]): void {
+    if (conn.closed !== undefined) return
+    for (const channel of [...conn.channels.keys()]) this.unsubscribe(conn, channel, nowMs, cause)
+    conn.closed = info
+    this.connections.delete(conn.socketId)
+  }
+
+  /** A client event sent by a simulated client; returns the server's refusal, if any. */
+  clientEvent(conn: ConnectionState, channel: string, event: string, data: unknown): string | undefined {
+    if (conn.closed !== undefined) return "the connection is closed"
+    if (!this.settings.clientMessages) return "Client events are not enabled for this app"
+    if (!event.startsWith("client-")) return "Client event names must start with 'client-'"
+    if (!Names.needsAuth(channel)) return "Client events are only allowed on private and presence channels"
+    if (!conn.channels.has(channel)) return `The connection is not subscribed to ${channel}`
+    const member = conn.channels.get(channel)
+    const userId = Names.isPresence(channel) ? member?.userId : undefined
+    this.send(channel, { event, channel, data, ...(userId === undefined ? {} : { user_id: userId }) }, conn.socketId)
+    this.out.webhook({
+      name: "client_event",
+      channel,
+      event,
+      data,
+      socket_id: conn.socketId,
+      ...(userId === undefined ? {} : { user_id: userId })
+    })
+    return undefined
+  }
+
+  /**
+   * Delivers an event published by the server to the channel's subscribers (or, for
+   * `#server-to-user-<id>`, to the user's signed-in connections), except `exceptSocketId`.
+   * Returns how many connections received it.
+   */
+  publish(
+    channel: string,
+    event: string,
+    data: string,
+    extras: Readonly<Record<string, unknown>> | undefined,
+    exceptSocketId: string | undefined,
+    nowMs: number
+  ): number {
+    if (Names.isCache(channel)) this.cache.set(channel, { event, data, expiresAtMs: nowMs + cacheTtlMs })
+    return this.send(channel, { event, channel, data, ...(extras === undefined ? {} : { extras }) }, exceptSocketId)
+  }
+
+  private send(channel: string, message: ReceivedMessage, exceptSocketId?: string): number {
+    const targets: Array<ConnectionState> = []
+    if (channel.startsWith(Names.userChannelPrefix)) {
+      const userId = channel.slice(Names.userChannelPrefix.length)
+      for (const conn of this.connections.values()) if (conn.user?.id === userId) targets.push(conn)
+    } else {
+      const state = this.channels.get(channel)
+      if (state !== undefined) targets.push(...state.sockets.values())
+    }
+    let delivered = 0
+    for (const conn of targets) {
+      if (conn.socketId === exceptSocketId) continue
+      if (conn.protocol === 1 && message.extras !== undefined) {
+        const { extras: _, ...v1 } = message
+        conn.received.push(v1)
+      } else {
+        conn.received.push(message)
+      }
+      delivered++
+    }
+    return delivered
+  }
+
+  /** The user a connection acts as: signed-in id, capability-token client id, else a presence user id. */
+  userOf(conn: ConnectionState): string | undefined {
+    if (conn.user !== undefined) return conn.user.id
+    if (conn.token?.clientId !== undefined) return conn.token.clientId
+    for (const member of conn.channels.values()) if (member !== undefined) return member.userId
+    return undefined
+  }
+
+  /** Every open connection acting as `userId`. */
+  connectionsOf(userId: string): Array<ConnectionState> {
+    return [...this.connections.values()].filter((conn) => this.userOf(conn) === userId)
+  }
+
+  /** Connections subscribed to `channel`. */
+  subscriptionCount(channel: string): number {
+    return this.channels.get(channel)?.sockets.size ?? 0
+  }
+
+  /** Distinct presence users of `channel`. */
+  userIds(channel: string): Array<string> {
+    return [...(this.channels.get(channel)?.members.keys() ?? [])]
+  }
+
+  /** Whether `userId` is a member of the presence channel. */
+  isMember(channel: string, userId: string): boolean {
+    return this.channels.get(channel)?.members.has(userId) ?? false
+  }
+
+  /** Occupied channels, in name order. */
+  occupied(): Array<string> {
+    return [...this.channels.keys()].sort()
+  }
+}

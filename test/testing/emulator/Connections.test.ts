@@ -1,0 +1,318 @@
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Sockudo } from "../../../src/index.ts"
+import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
+import { hmac, post, signed } from "./support.ts"
+
+const test = (options: Emulator.Options = {}) =>
+  Effect.provide(Emulator.layerTest({ ...options, features: { userAuthentication: true, ...options.features } }))
+
+describe("subscriptions", () => {
+  it.effect("checks a private subscription's auth as the server does", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const c = yield* emulator.connect()
+      const good = yield* sockudo.authorizeChannel(c.socketId, "private-orders")
+      yield* c.subscribe("private-orders", good)
+      const other = yield* emulator.connect()
+      const error = yield* Effect.flip(other.subscribe("private-orders", good))
+      expect(error).toMatchObject({ _tag: "EmulatorClientError", message: "Invalid signature for private-orders" })
+      const empty = yield* Effect.flip(other.subscribe("private-x", { auth: "" }))
+      assert.strictEqual(empty.message, "Invalid signature for private-x")
+    }).pipe(test())
+  )
+
+  it.effect("refuses a private subscription whose auth also signed channel_data", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Emulator.Emulator).connect()
+      const channelData = '{"user_id":"u1"}'
+      const auth = `app-key:${hmac("app-secret", `${c.socketId}:private-encrypted-room:${channelData}`)}`
+      const error = yield* Effect.flip(c.subscribe("private-encrypted-room", { auth, channel_data: channelData }))
+      assert.strictEqual(error.message, "Invalid signature for private-encrypted-room")
+      yield* c.subscribe("private-encrypted-room", {
+        auth: `app-key:${hmac("app-secret", `${c.socketId}:private-encrypted-room`)}`,
+        channel_data: channelData
+      })
+    }).pipe(test())
+  )
+
+  it.effect("keeps presence members, counts and member events", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const a = yield* emulator.connect()
+      const b = yield* emulator.connect()
+      const b2 = yield* emulator.connect()
+      yield* a.subscribe(
+        "presence-room",
+        yield* sockudo.authorizeChannel(a.socketId, "presence-room", { user_id: "u1", user_info: { name: "Ada" } })
+      )
+      yield* b.subscribe("presence-room", { member: { user_id: "u2" } })
+      yield* b2.subscribe("presence-room", { member: { user_id: "u2" } })
+      const state = yield* sockudo.channels.get("presence-room", { info: ["user_count", "subscription_count"] })
+      expect(state).toMatchObject({ occupied: true, user_count: 2, subscription_count: 3 })
+      expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u1" }, { id: "u2" }] })
+      const joined = (yield* a.received).filter((m) => m.event === "pusher_internal:member_added")
+      expect(joined).toEqual([
+        { event: "pusher_internal:member_added", channel: "presence-room", data: '{"user_id":"u2"}' }
+      ])
+      const succeeded = (yield* b2.received).find((m) => m.event === "pusher_internal:subscription_succeeded")
+      expect(JSON.parse(succeeded!.data as string)).toEqual({
+        presence: { ids: ["u1", "u2"], hash: { u1: { name: "Ada" }, u2: null }, count: 2 }
+      })
+      yield* b.disconnect
+      assert.strictEqual((yield* sockudo.channels.get("presence-room", { info: ["user_count"] })).user_count, 2)
+      yield* b2.unsubscribe("presence-room")
+      expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u1" }] })
+      const removed = (yield* a.received).filter((m) => m.event === "pusher_internal:member_removed")
+      assert.strictEqual(removed.length, 1)
+    }).pipe(test())
+  )
+
+  it.effect("rejects presence channel_data without a string user_id", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Emulator.Emulator).connect()
+      const channelData = '{"user_id":10}'
+      const auth = `app-key:${hmac("app-secret", `${c.socketId}:presence-room:${channelData}`)}`
+      const error = yield* Effect.flip(c.subscribe("presence-room", { auth, channel_data: channelData }))
+      assert.include(error.message, "user_id must be a string")
+    }).pipe(test())
+  )
+
+  it.effect("enforces the presence member limits", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const a = yield* emulator.connect()
+      yield* a.subscribe("presence-room", { member: { user_id: "u1" } })
+      const sameUser = yield* emulator.connect()
+      yield* sameUser.subscribe("presence-room", { member: { user_id: "u1" } })
+      const full = yield* Effect.flip(
+        (yield* emulator.connect()).subscribe("presence-room", { member: { user_id: "u2" } })
+      )
+      assert.include(full.message, "limit of 1 members")
+      const big = yield* Effect.flip(
+        (yield* emulator.connect()).subscribe("presence-other", {
+          member: { user_id: "u3", user_info: { b: "x".repeat(1024) } }
+        })
+      )
+      assert.include(big.message, "above the limit of 1 KB")
+    }).pipe(test({ limits: { maxPresenceMembersPerChannel: 1, maxPresenceMemberSizeInKb: 1 } }))
+  )
+
+  it.effect("lets only the listed users into a user-limited channel", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const u1 = yield* emulator.connect({ user: { id: "u1" } })
+      const u3 = yield* emulator.connect({ user: { id: "u3" } })
+      yield* u1.subscribe("chat:room#u1,u2")
+      assert.strictEqual((yield* Effect.flip(u3.subscribe("chat:room#u1,u2")))._tag, "EmulatorClientError")
+      const plain = yield* emulator.connect()
+      assert.strictEqual((yield* Effect.flip(plain.subscribe("other:room#u1")))._tag, "EmulatorClientError")
+    }).pipe(
+      test({ apps: [{ ...Emulator.defaultApp, namespaces: [{ name: "chat", allowUserLimitedChannels: true }] }] })
+    )
+  )
+
+  it.effect("answers a cache channel's subscriber with the last event, or a cache miss", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const early = yield* emulator.connect()
+      yield* early.subscribe("cache-prices")
+      expect((yield* early.received).map((m) => m.event)).toContain("pusher:cache_miss")
+      yield* sockudo.trigger("cache-prices", "price", { p: 1 })
+      const late = yield* emulator.connect()
+      yield* late.subscribe("cache-prices")
+      expect(yield* late.events()).toEqual([{ event: "price", channel: "cache-prices", data: '{"p":1}' }])
+      const state = yield* sockudo.channels.get("cache-prices", { info: ["cache"] })
+      expect(state.cache).toEqual({
+        data: JSON.stringify({ event: "price", channel: "cache-prices", data: '{"p":1}' }),
+        ttl: 3600
+      })
+    }).pipe(test())
+  )
+})
+
+describe("users", () => {
+  it.effect("verifies sign-in and delivers sendToUser to every connection of the user", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const a = yield* emulator.connect()
+      const b = yield* emulator.connect({ user: { id: "u1" } })
+      const other = yield* emulator.connect({ user: { id: "u2" } })
+      const bad = yield* Effect.flip(a.signin({ auth: "app-key:00", user_data: '{"id":"u1"}' }))
+      assert.strictEqual(bad.message, "Invalid signature")
+      yield* a.signin(yield* sockudo.authenticateUser(a.socketId, { id: "u1" }))
+      yield* sockudo.sendToUser("u1", "notice", { n: 1 })
+      for (const c of [a, b]) {
+        expect(yield* c.events()).toEqual([{ event: "notice", channel: "#server-to-user-u1", data: '{"n":1}' }])
+      }
+      expect(yield* other.events()).toEqual([])
+    }).pipe(test())
+  )
+
+  it.effect("refuses sign-in when user authentication is off", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      assert.strictEqual((yield* Effect.flip(emulator.connect({ user: { id: "u1" } })))._tag, "EmulatorClientError")
+    }).pipe(Effect.provide(Emulator.layerTest()))
+  )
+
+  it.effect("terminates and force-reconnects a user's connections (signed-in or presence user)", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const signedIn = yield* emulator.connect({ user: { id: "user/1" } })
+      const member = yield* emulator.connect()
+      yield* member.subscribe("presence-room", { member: { user_id: "user/1" } })
+      const bystander = yield* emulator.connect()
+      yield* bystander.subscribe("presence-room", { member: { user_id: "u2" } })
+      yield* sockudo.users.terminateConnections("user/1")
+      expect(yield* signedIn.closed).toEqual({ code: 4009, reason: "You got disconnected by the app." })
+      expect(yield* member.closed).toEqual({ code: 4009, reason: "You got disconnected by the app." })
+      assert.isUndefined(yield* bystander.closed)
+      expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u2" }] })
+      yield* sockudo.users.forceReconnect("u2")
+      expect(yield* bystander.closed).toEqual({ code: 4200, reason: "Force reconnect requested by the app." })
+      yield* sockudo.users.forceReconnect("nobody")
+      const closedError = yield* Effect.flip(signedIn.subscribe("a"))
+      assert.strictEqual(closedError.message, "the connection is closed")
+    }).pipe(test())
+  )
+
+  it.effect("revokes capability tokens by jti or client id", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const byJti = yield* emulator.connect({ token: { jti: "t1", clientId: "c1" } })
+      const byClient = yield* emulator.connect({ token: { jti: "t2", clientId: "c2" } })
+      const kept = yield* emulator.connect({ token: { jti: "t3", clientId: "c3" } })
+      const answer = yield* post("/apps/app-id/revocations", { jti: "t1", client_id: "c2", ttl_seconds: 60 })
+      expect(answer.json).toEqual({ revoked_jti: true, revoked_client_id: true, closed_connections: 2 })
+      for (const c of [byJti, byClient]) {
+        expect(yield* c.closed).toMatchObject({ code: 4009 })
+        expect((yield* c.received).map((m) => m.event)).toContain("sockudo:token_expired")
+      }
+      assert.isUndefined(yield* kept.closed)
+      assert.strictEqual((yield* Effect.flip(emulator.connect({ token: { jti: "t1" } })))._tag, "EmulatorClientError")
+      expect(yield* post("/apps/app-id/revocations", { reason: "x" })).toMatchObject({
+        status: 401,
+        json: { code: "auth_failed", error: "revocation requires jti or client_id" }
+      })
+    }).pipe(test())
+  )
+})
+
+describe("client events", () => {
+  it.effect("reach the channel's other subscribers, with user_id on presence channels", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const a = yield* emulator.connect()
+      const b = yield* emulator.connect()
+      for (const c of [a, b]) yield* c.subscribe("presence-chat", { member: { user_id: c === a ? "ua" : "ub" } })
+      yield* a.trigger("presence-chat", "client-typing", { on: true })
+      expect(yield* b.events()).toEqual([
+        { event: "client-typing", channel: "presence-chat", data: { on: true }, user_id: "ua" }
+      ])
+      expect(yield* a.events()).toEqual([])
+      const refusals = [
+        a.trigger("presence-chat", "typing", 1),
+        a.trigger("public", "client-x", 1),
+        a.trigger("private-other", "client-x", 1)
+      ]
+      for (const refusal of refusals) assert.strictEqual((yield* Effect.flip(refusal))._tag, "EmulatorClientError")
+    }).pipe(test())
+  )
+
+  it.effect("are refused when the app disables them", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Emulator.Emulator).connect()
+      yield* c.subscribe("private-a")
+      const error = yield* Effect.flip(c.trigger("private-a", "client-x", 1))
+      assert.strictEqual(error.message, "Client events are not enabled for this app")
+    }).pipe(test({ apps: [{ ...Emulator.defaultApp, clientMessages: false }] }))
+  )
+})
+
+describe("channels", () => {
+  it.effect("lists occupied channels with counts, and refuses user_count without the presence prefix", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const c = yield* emulator.connect()
+      yield* c.subscribe("orders")
+      yield* c.subscribe("presence-room", { member: { user_id: "u1" } })
+      expect(yield* sockudo.channels.list()).toEqual({ channels: { orders: {}, "presence-room": {} } })
+      expect(yield* sockudo.channels.list({ filterByPrefix: "presence-", info: ["user_count"] })).toEqual({
+        channels: { "presence-room": { user_count: 1 } }
+      })
+      expect(yield* sockudo.channels.list({ info: ["subscription_count"] })).toEqual({
+        channels: { orders: { subscription_count: 1 }, "presence-room": { subscription_count: 1 } }
+      })
+      const refused = yield* signed("GET", "/apps/app-id/channels", { query: [["info", "user_count"]] })
+      expect(refused).toMatchObject({
+        status: 400,
+        json: { error: "user_count is only available for presence channels. Use filter_by_prefix=presence-" }
+      })
+      const unsupported = yield* signed("GET", "/apps/app-id/channels", { query: [["info", "cache"]] })
+      expect(unsupported.json).toEqual({ channels: {} })
+      const duplicate = yield* signed("GET", "/apps/app-id/channels", {
+        query: [
+          ["info", "a"],
+          ["info", "b"]
+        ]
+      })
+      expect(duplicate).toMatchObject({
+        status: 400,
+        text: "Failed to deserialize query string: duplicate field `info`"
+      })
+      yield* c.disconnect
+      expect(yield* sockudo.channels.list()).toEqual({ channels: {} })
+    }).pipe(test())
+  )
+
+  it.effect("answers one channel's state and refuses user_count and users off presence channels", () =>
+    Effect.gen(function* () {
+      expect(yield* signed("GET", "/apps/app-id/channels/orders", { query: [["info", "user_count"]] })).toMatchObject({
+        status: 400,
+        json: { error: "user_count is only available for presence channels" }
+      })
+      expect(yield* signed("GET", "/apps/app-id/channels/orders/users")).toMatchObject({
+        status: 400,
+        json: { error: "Only presence channels support this endpoint" }
+      })
+      expect(yield* signed("GET", "/apps/app-id/channels/a%20b")).toMatchObject({ status: 400 })
+      expect(yield* signed("GET", "/apps/app-id/channels/orders")).toMatchObject({
+        status: 200,
+        json: { occupied: false }
+      })
+    }).pipe(test())
+  )
+
+  it.effect("caches the channel list when asked to", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      yield* sockudo.channels.list()
+      const c = yield* emulator.connect()
+      yield* c.subscribe("orders")
+      expect(yield* sockudo.channels.list()).toEqual({ channels: {} })
+    }).pipe(test({ channelListCacheTtl: "2 seconds" }))
+  )
+})
+
+describe("protocol versions", () => {
+  it.effect("delivers extras to V2 connections only", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const v1 = yield* emulator.connect({ protocol: 1 })
+      const v2 = yield* emulator.connect()
+      for (const c of [v1, v2]) yield* c.subscribe("a")
+      yield* sockudo.trigger("a", "e", "d", { extras: { headers: { h: 1 } } })
+      expect(yield* v1.events()).toEqual([{ event: "e", channel: "a", data: "d" }])
+      expect(yield* v2.events()).toEqual([{ event: "e", channel: "a", data: "d", extras: { headers: { h: 1 } } }])
+    }).pipe(test())
+  )
+})
