@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 
-/** Publishing keys, retries and signing: see each module. @since 0.1.0 */
+/** End-to-end encryption of `private-encrypted-` channels. @since 0.1.0 */
 export * as Crypto from "./Crypto.ts"
 /** @since 0.1.0 */
 export * as SockudoError from "./Errors.ts"
@@ -12,6 +12,26 @@ export * as SockudoError from "./Errors.ts"
 export * as Http from "./Http.ts"
 /** The SDK as Promises, for code that does not use Effect. @since 0.1.0 */
 export * as PromiseClient from "./PromiseClient.ts"
+/** Annotations on versioned messages: request options and response schemas. @since 0.1.0 */
+export * as Annotations from "./Resources/Annotations.ts"
+/** Channel state: response schemas of `channels.list`, `channels.get`, `channels.users`. @since 0.1.0 */
+export * as Channels from "./Resources/Channels.ts"
+/** Publishing: trigger options, batch events and receipts. @since 0.1.0 */
+export * as Events from "./Resources/Events.ts"
+/** Durable channel history: page, item, state, reset and purge schemas. @since 0.1.0 */
+export * as History from "./Resources/History.ts"
+/** Versioned messages: versions, mutations and their results. @since 0.1.0 */
+export * as Messages from "./Resources/Messages.ts"
+/** Pagination of list endpoints into lazy `Stream`s. @since 0.1.0 */
+export * as Pagination from "./Resources/Pagination.ts"
+/** Presence history of `presence-` channels: pages, state, reset and snapshots. @since 0.1.0 */
+export * as PresenceHistory from "./Resources/PresenceHistory.ts"
+/** Push notifications: devices, subscriptions, templates, credentials and publish payloads. @since 0.1.0 */
+export * as Push from "./Resources/Push.ts"
+/** Revocation of capability tokens. @since 0.1.0 */
+export * as Revocations from "./Resources/Revocations.ts"
+/** Users: `terminateConnections` and `forceReconnect`. @since 0.1.0 */
+export * as Users from "./Resources/Users.ts"
 /** @since 0.1.0 */
 export * as Signer from "./Signer.ts"
 /** @since 0.1.0 */
