@@ -2,6 +2,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { PromiseClient, SockudoConfig, SockudoError } from "../src/index.ts"
 import * as SockudoTest from "../src/testing/index.ts"
+import { pagedHandler } from "./support/paging.ts"
 
 const client = (handler: SockudoTest.Handler, config: Partial<SockudoConfig.Options> = {}) => {
   const seen: Array<SockudoTest.RecordedRequest> = []
@@ -54,6 +55,65 @@ describe("PromiseClient", () => {
     const error = await sockudo.channels.get("orders").catch((e: unknown) => e)
     expect(error).toBeInstanceOf(SockudoError.SockudoServerError)
     expect((error as SockudoError.SockudoServerError).isRetryable).toBe(true)
+    await sockudo.close()
+  })
+
+  it("turns a Stream method (history.stream) into an AsyncIterable over every page, lazily", async () => {
+    const historyPage = (items: ReadonlyArray<number>, hasMore: boolean, next: string | null) => ({
+      items: items.map((serial) => ({
+        stream_id: "s-1",
+        serial,
+        published_at_ms: 1710000000000 + serial,
+        operation_kind: "append",
+        payload_size_bytes: 10,
+        message: { event: "order.created", channel: "orders", data: `{"n":${serial}}`, serial }
+      })),
+      direction: "oldest_first",
+      limit: 3,
+      has_more: hasMore,
+      next_cursor: next,
+      bounds: { start_serial: null, end_serial: null, start_time_ms: null, end_time_ms: null },
+      continuity: {
+        stream_id: "s-1",
+        oldest_available_serial: 0,
+        newest_available_serial: 7,
+        oldest_available_published_at_ms: null,
+        newest_available_published_at_ms: null,
+        retained_bytes: 80,
+        retained_messages: 8,
+        complete: true,
+        truncated_by_retention: false
+      },
+      stream_state: {
+        stream_id: "s-1",
+        durable_state: "healthy",
+        reset_required: false,
+        reason: null,
+        node_id: null,
+        last_transition_at_ms: null,
+        authoritative_source: "memory",
+        observed_source: "memory",
+        recovery_allowed: true
+      }
+    })
+    const { sockudo, seen } = await client(
+      pagedHandler({ total: 8, pageSize: 3, cursorParam: "cursor", render: historyPage })
+    )
+    const iterable = sockudo.history.stream("orders", { limit: 3, direction: "oldest_first" })
+    expect(typeof iterable[Symbol.asyncIterator]).toBe("function")
+    expect(seen).toHaveLength(0)
+    const serials: Array<number> = []
+    for await (const item of iterable) serials.push(item.serial)
+    expect(serials).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(seen.map((r) => r.query.get("cursor"))).toEqual([null, "c3", "c6"])
+    // Breaking out early stops paging: only the first page is requested.
+    const first: Array<number> = []
+    for await (const item of sockudo.history.stream("orders", { limit: 3 })) {
+      first.push(item.serial)
+      if (first.length === 2) break
+    }
+    expect(first).toEqual([0, 1])
+    expect(seen).toHaveLength(4)
     await sockudo.close()
   })
 
