@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
-import { Http, schemaDecoder } from "../Http.ts"
+import { Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode } from "../Signer.ts"
 
 /**
@@ -17,6 +17,10 @@ import { encode } from "../Signer.ts"
 export const UserActionResponse = Schema.Struct({ ok: Schema.optionalKey(Schema.Boolean) })
 
 const decode = schemaDecoder(UserActionResponse)
+
+// Sockudo ignores the body, but Pusher-protocol servers that parse it (soketi) read an empty one
+// as `{}` and check `body_md5` against that, so `{}` is the body every server accepts.
+const body = prepareBody("{}")
 
 /**
  * Builds the user operations.
@@ -36,7 +40,7 @@ export const make = Effect.gen(function* () {
         })
       }
       // Closing a user's connections twice is harmless, so the request is retried like a read.
-      yield* http.request({ operation, method: "POST", path: `/users/${encode(userId)}/${action}`, decode })
+      yield* http.request({ operation, method: "POST", path: `/users/${encode(userId)}/${action}`, body, decode })
     })
 
   const terminate = post("users.terminateConnections", "terminate_connections")

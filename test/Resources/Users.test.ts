@@ -4,7 +4,7 @@ import * as SockudoTest from "../../src/testing/index.ts"
 import { layer, requests, sockudo } from "../support/harness.ts"
 
 describe("users", () => {
-  it.effect("terminateConnections and forceReconnect POST an empty signed body to the encoded user path", () =>
+  it.effect("terminateConnections and forceReconnect POST a signed `{}` body (which every Pusher-protocol server accepts) to the encoded user path", () =>
     Effect.gen(function* () {
       const s = yield* sockudo
       yield* s.users.terminateConnections("user/with spaces")
@@ -12,7 +12,9 @@ describe("users", () => {
       const [terminate, reconnect] = yield* requests
       assert.strictEqual(terminate!.method, "POST")
       assert.strictEqual(terminate!.path, "/apps/app-id/users/user%2Fwith%20spaces/terminate_connections")
-      assert.strictEqual(terminate!.query.get("body_md5"), "d41d8cd98f00b204e9800998ecf8427e")
+      assert.strictEqual(terminate!.body, "{}")
+      assert.strictEqual(terminate!.query.get("body_md5"), "99914b932bd37a50b983c5e7c90ae93b")
+      assert.strictEqual(reconnect!.body, "{}")
       assert.strictEqual(reconnect!.path, "/apps/app-id/users/u%231/force_reconnect")
     }).pipe(Effect.provide(layer()))
   )
