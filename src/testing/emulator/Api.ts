@@ -142,6 +142,11 @@ export interface AppHandle {
   readonly isConnected: (socketId: string) => boolean
   /** The signed-in user id of a simulated connection, if any. */
   readonly userOf: (socketId: string) => string | undefined
+  /**
+   * Why a path channel name fails the app's rules (section 4, with its namespaces), or
+   * `undefined` when it passes. Absent: the rules of an app without namespaces.
+   */
+  readonly channelNameError?: ((channel: string) => string | undefined) | undefined
 }
 
 /** One route below `/apps/{appId}`; `path` uses `:name` segments, e.g. `/channels/:channelName/history`. */

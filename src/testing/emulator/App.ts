@@ -10,6 +10,7 @@ import type { ApiRequest, ApiResponse, AppHandle, Features, Limits, PresenceChan
 import { Hub } from "./Connections.ts"
 import * as Idempotency from "./Idempotency.ts"
 import type { Namespace } from "./Names.ts"
+import * as Names from "./Names.ts"
 import type { AppCredentials } from "./Verify.ts"
 import type { WebhookApp, WebhookTarget } from "./Webhooks.ts"
 
@@ -135,7 +136,8 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
     },
     webhook: (event) => outbox.webhooks.push({ app: self(), event, atMs: outbox.nowMs }),
     isConnected: (socketId) => hub.connections.has(socketId),
-    userOf: (socketId) => hub.connections.get(socketId)?.user?.id
+    userOf: (socketId) => hub.connections.get(socketId)?.user?.id,
+    channelNameError: (channel) => Names.channelNameError(channel, config.limits.maxChannelNameLength, namespaces)
   }
   app = {
     credentials: config.credentials,

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
@@ -75,6 +76,30 @@ export interface Front {
   /** Runs what the outbox holds (webhooks, delayed presence removals). */
   readonly drain: Effect.Effect<void>
   readonly log: Array<RequestLogEntry>
+}
+
+/**
+ * The request target as it would reach the server: path and query, percent-encoding untouched,
+ * without a fragment (an in-process request may carry one; a real client never sends it).
+ */
+const RawTarget = Context.Reference<string | undefined>("effect-sockudo/testing/emulator/RawTarget", {
+  defaultValue: () => undefined
+})
+
+const withoutFragment = (url: string): string => {
+  const hash = url.indexOf("#")
+  return hash === -1 ? url : url.slice(0, hash)
+}
+
+/**
+ * The target as the router should match it. `HttpRouter` (find-my-way) ends the path at a `;`,
+ * as some servers do for `/foo;jsessionid=1`; the server's router does not, so `;` in the path
+ * is handed to the router encoded (it decodes path parameters, so `channelName` keeps its `;`).
+ */
+const routable = (target: string): string => {
+  const q = target.indexOf("?")
+  const path = q === -1 ? target : target.slice(0, q)
+  return path.includes(";") ? path.replaceAll(";", "%3B") + (q === -1 ? "" : target.slice(q)) : target
 }
 
 const RESERVED = new Set(["auth_key", "auth_timestamp", "auth_version", "auth_signature", "body_md5"])
@@ -191,10 +216,11 @@ export const make = (
     const handler = (route: MountedRoute) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
+        const url = (yield* RawTarget) ?? withoutFragment(request.url)
         const routeContext = yield* HttpRouter.RouteContext
         const log = (status: number | undefined, drop?: "before" | "after") =>
-          front.log.push({ method: request.method, url: request.url, route: route.path, status, dropped: drop })
-        const segments = request.url.split("?")[0]!.split("/")
+          front.log.push({ method: request.method, url, route: route.path, status, dropped: drop })
+        const segments = url.split("?")[0]!.split("/")
         const plan = yield* front.faults.plan({ method: route.method, route: route.path, appId: segments[2] })
         if (!Duration.isZero(plan.latency)) yield* Effect.sleep(plan.latency)
         if (plan.fault?._tag === "DropBefore") {
@@ -226,7 +252,7 @@ export const make = (
         )
         if (bytes === undefined) return answer(apiError(500, "internal_error", "Internal server error"))
         const verification = verifyRequest(
-          { method: request.method, url: request.url, body: bytes, nowSeconds: Math.floor(nowMs / 1000) },
+          { method: request.method, url, body: bytes, nowSeconds: Math.floor(nowMs / 1000) },
           (key) => appsByKey.get(key)?.credentials
         )
         if (verification._tag === "Rejected") return answer(verification.response)
@@ -282,7 +308,18 @@ export const make = (
       }
     }
 
-    return router.asHttpEffect().pipe(
+    const routed = router.asHttpEffect()
+    return HttpServerRequest.HttpServerRequest.use((request) => {
+      const target = withoutFragment(request.url)
+      const matchable = routable(target)
+      return routed.pipe(
+        Effect.provideService(RawTarget, target),
+        Effect.provideService(
+          HttpServerRequest.HttpServerRequest,
+          matchable === request.url ? request : request.modify({ url: matchable })
+        )
+      )
+    }).pipe(
       Effect.catchCause((cause) => {
         const error = cause.reasons.find((r) => r._tag === "Fail")
         const routeMissing =

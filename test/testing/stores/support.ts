@@ -107,6 +107,7 @@ export const call = (
           method,
           params,
           query: Object.fromEntries(url.searchParams),
+          queryPairs: [...url.searchParams],
           headers: options.headers ?? {},
           body: options.body,
           nowMs: options.nowMs ?? T0

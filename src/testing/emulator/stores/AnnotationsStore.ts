@@ -15,6 +15,7 @@ import {
   invalid,
   jsonByteLength,
   queryUint,
+  rejectDuplicateFields,
   requireMessageSerial,
   route
 } from "./shared.ts"
@@ -339,6 +340,7 @@ export const makeAnnotationsStore = (state: MessageState, options: AnnotationsOp
       }),
 
       route("GET", "/channels/:channelName/messages/:messageSerial/annotations", (request, app) => {
+        rejectDuplicateFields(request, ["type", "limit", "from_serial", "socket_id"])
         const requestedLimit = queryUint(request, "limit")
         const channel = request.params["channelName"] ?? ""
         const rawSerial = request.params["messageSerial"] ?? ""

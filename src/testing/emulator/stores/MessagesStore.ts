@@ -25,6 +25,7 @@ import {
   invalid,
   queryUint,
   reject,
+  rejectDuplicateFields,
   requireMessageSerial,
   requireValidChannel,
   route
@@ -246,6 +247,7 @@ export const makeMessagesStore = (state: MessageState, options: { readonly maxPa
     }),
 
     route("GET", "/channels/:channelName/messages/:messageSerial/versions", (request, app) => {
+      rejectDuplicateFields(request, ["limit", "direction", "cursor"])
       const requestedLimit = queryUint(request, "limit")
       const rawDirection = request.query["direction"]
       if (rawDirection !== undefined && !(DIRECTIONS as ReadonlyArray<string>).includes(rawDirection)) {

@@ -32,6 +32,7 @@ import {
   queryInt,
   queryUint,
   randomIds,
+  rejectDuplicateFields,
   requireValidChannel,
   route
 } from "./shared.ts"
@@ -217,6 +218,7 @@ export const makePresenceHistoryStore = (options: PresenceHistoryOptions = {}): 
       }),
 
       route("GET", "/channels/:channelName/presence/history/snapshot", (request, app) => {
+        rejectDuplicateFields(request, ["at_time_ms", "at", "at_serial"])
         const atTime = queryInt(request, "at_time_ms")
         const atAlias = queryInt(request, "at")
         const atSerial = queryUint(request, "at_serial")

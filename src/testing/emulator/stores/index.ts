@@ -11,6 +11,7 @@ import { makeHistoryStore } from "./HistoryStore.ts"
 import { MessageState, type MessageStateOptions } from "./MessageState.ts"
 import { makeMessagesStore } from "./MessagesStore.ts"
 import { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
+import { makePushStore } from "./PushStore.ts"
 
 export {
   type AnnotationEvent,
@@ -31,6 +32,7 @@ export {
 } from "./MessageState.ts"
 export { makeMessagesStore } from "./MessagesStore.ts"
 export { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
+export { makePushStore } from "./PushStore.ts"
 export { channelNameError, type IdSource, SerialSource } from "./shared.ts"
 
 /**
@@ -73,6 +75,7 @@ export const makeStores = (options: StoresOptions = {}): ReadonlyArray<Store> =>
       retention: options.presenceHistoryRetention,
       maxPageSize: options.presenceHistoryMaxPageSize,
       newId: options.newId
-    })
+    }),
+    makePushStore({ newId: options.newId })
   ]
 }

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { ApiRequest } from "../Api.ts"
-import { base64UrlDecode, base64UrlEncode, invalid, queryInt, queryUint } from "./shared.ts"
+import { base64UrlDecode, base64UrlEncode, invalid, queryInt, queryUint, rejectDuplicateFields } from "./shared.ts"
 
 /**
  * Read order of a page.
@@ -196,6 +196,18 @@ export interface HistoryQuery {
   readonly bounds: Bounds
 }
 
+const HISTORY_QUERY_FIELDS = [
+  "limit",
+  "direction",
+  "cursor",
+  "start_serial",
+  "end_serial",
+  "start_time_ms",
+  "end_time_ms",
+  "start",
+  "end"
+]
+
 /**
  * Decodes the history query (limit, direction, cursor, bounds and their `start`/`end` aliases,
  * where the `_ms` form wins).
@@ -203,6 +215,7 @@ export interface HistoryQuery {
  * @since 0.1.0
  */
 export const decodeHistoryQuery = (request: ApiRequest): HistoryQuery => {
+  rejectDuplicateFields(request, HISTORY_QUERY_FIELDS)
   const limit = queryUint(request, "limit")
   const startSerial = queryUint(request, "start_serial")
   const endSerial = queryUint(request, "end_serial")

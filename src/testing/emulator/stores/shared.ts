@@ -220,6 +220,21 @@ const parseInteger = (raw: string, signed: boolean): number | string => {
 }
 
 /**
+ * Rejects a repeated key of a typed query struct with the server's plain-text 400
+ * (`duplicate field`), before any field is read.
+ *
+ * @since 0.1.0
+ */
+export const rejectDuplicateFields = (request: ApiRequest, fields: ReadonlyArray<string>): void => {
+  const seen = new Set<string>()
+  for (const [key] of request.queryPairs ?? []) {
+    if (!fields.includes(key)) continue
+    if (seen.has(key)) reject(badQuery(`duplicate field \`${key}\``))
+    seen.add(key)
+  }
+}
+
+/**
  * An unsigned integer query parameter (`usize`/`u64`), or the server's plain-text 400.
  *
  * @since 0.1.0
@@ -475,7 +490,7 @@ const logicalName = (channel: string): string => {
   return channel
 }
 
-const VALID_CHANNEL_CHAR = /[A-Za-z0-9\-_=@.:#]/
+const VALID_CHANNEL_CHAR = /[A-Za-z0-9\-_=@,;.:#]/
 const VALID_USER_ID = /^[A-Za-z0-9\-_=@.]+$/
 
 const rustChar = (c: string): string => {
@@ -544,7 +559,8 @@ export const channelNameError = (channel: string, limits: Limits): string | unde
  * @since 0.1.0
  */
 export const requireValidChannel = (channel: string, app: AppHandle): void => {
-  const error = channelNameError(channel, app.limits)
+  const error =
+    app.channelNameError === undefined ? channelNameError(channel, app.limits) : app.channelNameError(channel)
   if (error !== undefined) invalid(error)
 }
 
