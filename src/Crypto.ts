@@ -17,7 +17,8 @@ import { SockudoEncryptionError } from "./Errors.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
 const utf8 = new TextEncoder()
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
+// `ignoreBOM`: a leading U+FEFF is part of the plaintext, not framing to strip.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /**
  * The channel's 32-byte shared secret: SHA-256(utf8(channel) || masterKey).
@@ -65,11 +66,9 @@ export const open = (key: Uint8Array, channel: string, data: string): Result.Res
   }
   const nonceBytes = Buffer.from(nonce, "base64")
   if (nonceBytes.length !== 24) return malformed("the nonce must be 24 bytes")
+  let plain: Uint8Array
   try {
-    const plain = xsalsa20poly1305(key, new Uint8Array(nonceBytes)).decrypt(
-      new Uint8Array(Buffer.from(ciphertext, "base64"))
-    )
-    return Result.succeed(utf8Decoder.decode(plain))
+    plain = xsalsa20poly1305(key, new Uint8Array(nonceBytes)).decrypt(new Uint8Array(Buffer.from(ciphertext, "base64")))
   } catch {
     return Result.fail(
       new SockudoEncryptionError({
@@ -78,6 +77,12 @@ export const open = (key: Uint8Array, channel: string, data: string): Result.Res
         message: "the data could not be decrypted (wrong key, or tampered with)"
       })
     )
+  }
+  try {
+    return Result.succeed(utf8Decoder.decode(plain))
+  } catch {
+    // Authentic (the tag verified), so the key was right: the sender sealed bytes that are not text.
+    return malformed("the decrypted data is not UTF-8 text")
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Webhooks from the server: verify `X-Pusher-Key` and `X-Pusher-Signature` over the raw body
- * (timing-safe), parse `{ time_ms, events }` into typed events, and decrypt the `data` of events
- * on `private-encrypted-` channels.
+ * (timing-safe), parse `{ time_ms, events }` into typed events, and decrypt the `data` of
+ * `client_event`s on `private-encrypted-` channels.
  *
  * Every event gets a `_tag` naming its kind (`"MemberAdded"`, ...) for narrowing; the server's
  * fields are kept as sent, unknown fields included, and events this SDK does not know yet come
@@ -176,7 +176,7 @@ export interface WebhookRequest {
 export interface Credentials {
   readonly key: string
   readonly secret: Redacted.Redacted<string>
-  /** Base64 of the 32-byte master key, to decrypt events on `private-encrypted-` channels. */
+  /** Base64 of the 32-byte master key, to decrypt client events on `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
   readonly additional?: ReadonlyArray<{ readonly key: string; readonly secret: Redacted.Redacted<string> }> | undefined
 }
@@ -238,28 +238,48 @@ export const parseBody = (text: string): Result.Result<Webhook, SockudoWebhookBo
   return Result.succeed({ time_ms, events: parsed })
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** The 32-byte master key, `"invalid"` when the configured one is not base64 of 32 bytes. */
+const decodeMasterKey = (encoded: Redacted.Redacted<string> | undefined): Uint8Array | "invalid" | undefined => {
+  if (encoded === undefined) return undefined
+  const text = Redacted.value(encoded)
+  if (!BASE64.test(text)) return "invalid"
+  const bytes = Buffer.from(text, "base64")
+  return bytes.length === 32 ? new Uint8Array(bytes) : "invalid"
+}
+
+/**
+ * Opens the `data` of `client_event`s on `private-encrypted-` channels: the only events whose data
+ * a client wrote (and sealed). Other events keep their data as sent: a `cache_miss` on a
+ * `private-encrypted-cache-` channel carries the plain string `"{}"`, and events this SDK does not
+ * know may not be encrypted at all.
+ */
 const decrypt = (
   webhook: Webhook,
-  masterKey: Uint8Array | undefined
+  masterKey: Uint8Array | "invalid" | undefined
 ): Result.Result<Webhook, SockudoEncryptionError> => {
   let events: Array<WebhookEvent> | undefined
   for (let i = 0; i < webhook.events.length; i++) {
     const event = webhook.events[i]!
+    if (event._tag !== "ClientEvent" || !isEncryptedChannel(event.channel) || typeof event.data !== "string") continue
     const channel = event.channel
-    if (typeof channel !== "string" || !isEncryptedChannel(channel) || typeof event.data !== "string") continue
-    if (masterKey === undefined) {
+    if (masterKey === undefined || masterKey === "invalid") {
       return Result.fail(
         new SockudoEncryptionError({
           reason: "MissingMasterKey",
           channel,
-          message: "an event on an encrypted channel needs encryptionMasterKeyBase64 to be read"
+          message:
+            masterKey === undefined
+              ? "an event on an encrypted channel needs encryptionMasterKeyBase64 to be read"
+              : "encryptionMasterKeyBase64 must be the base64 encoding of exactly 32 bytes"
         })
       )
     }
     const opened = Crypto.open(Crypto.sharedSecret(masterKey, channel), channel, event.data)
     if (Result.isFailure(opened)) return Result.fail(opened.failure)
     events ??= webhook.events.slice()
-    events[i] = { ...event, data: opened.success } as WebhookEvent
+    events[i] = { ...event, data: opened.success }
   }
   return events === undefined ? Result.succeed(webhook) : Result.succeed({ time_ms: webhook.time_ms, events })
 }
@@ -297,11 +317,7 @@ export const verifyResult = (
   }
   const parsed = parseBody(text)
   if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
-  let masterKey: Uint8Array | undefined
-  if (credentials.encryptionMasterKeyBase64 !== undefined) {
-    masterKey = new Uint8Array(Buffer.from(Redacted.value(credentials.encryptionMasterKeyBase64), "base64"))
-  }
-  return decrypt(parsed.success, masterKey)
+  return decrypt(parsed.success, decodeMasterKey(credentials.encryptionMasterKeyBase64))
 }
 
 /**
