@@ -18,7 +18,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import type { AppRuntime, Outbox } from "./App.ts"
-import type { CloseInfo, ConnectionState, ReceivedMessage, SignedInUser } from "./Connections.ts"
+import type { CloseInfo, ConnectionState, ReceivedMessage, SignedInUser } from "./ConnectionState.ts"
 import * as Names from "./Names.ts"
 
 /**

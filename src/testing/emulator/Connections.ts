@@ -7,118 +7,24 @@
  *
  * @since 0.1.0
  */
-import type { Limits, PresenceChange } from "./Api.ts"
+import { admit, isObject } from "./Admission.ts"
+import type { PresenceChange } from "./Api.ts"
+import type {
+  CacheEntry,
+  ChannelState,
+  CloseInfo,
+  ConnectionState,
+  HubOutput,
+  HubSettings,
+  Membership,
+  ReceivedMessage,
+  SignedInUser,
+  SubscribeAuth
+} from "./ConnectionState.ts"
 import * as Names from "./Names.ts"
-import { type AppCredentials, expectedChannelAuth, verifyChannelAuth, verifySignin } from "./Verify.ts"
-
-/**
- * A message a simulated connection received, in the shape of the Pusher protocol frame.
- *
- * @since 0.1.0
- */
-export interface ReceivedMessage {
-  readonly event: string
-  readonly channel?: string | undefined
-  /** A string for events published over HTTP; what the sender sent for client events. */
-  readonly data: unknown
-  /** The sender of a client event on a presence channel. */
-  readonly user_id?: string | undefined
-  /** Message extras, delivered to Protocol V2 connections only. */
-  readonly extras?: Readonly<Record<string, unknown>> | undefined
-}
-
-/**
- * Why a connection was closed by the server (WebSocket close code and reason).
- *
- * @since 0.1.0
- */
-export interface CloseInfo {
-  readonly code: number
-  readonly reason: string
-}
-
-/**
- * The user a connection signed in as: the `user_data` object, which has a string `id`.
- *
- * @since 0.1.0
- */
-export interface SignedInUser {
-  readonly id: string
-  readonly [field: string]: unknown
-}
-
-/**
- * What the hub tells the rest of the emulator.
- *
- * @since 0.1.0
- */
-export interface HubOutput {
-  readonly webhook: (event: Readonly<Record<string, unknown>>) => void
-  readonly presence: (change: PresenceChange) => void
-  /** The last connection of `userId` left a presence channel (the delayed `member_removed`). */
-  readonly memberLeft: (channel: string, userId: string) => void
-}
-
-/**
- * App settings the hub needs.
- *
- * @since 0.1.0
- */
-export interface HubSettings {
-  readonly credentials: AppCredentials
-  readonly userAuthentication: boolean
-  readonly clientMessages: boolean
-  readonly limits: Limits
-  readonly namespaces: ReadonlyMap<string, Namespace>
-}
-
-type Namespace = Names.Namespace
-
-interface Membership {
-  readonly userId: string
-  readonly userInfo: unknown
-}
-
-/**
- * One simulated connection's state.
- *
- * @since 0.1.0
- */
-export interface ConnectionState {
-  readonly socketId: string
-  readonly protocol: 1 | 2
-  readonly token: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
-  user: SignedInUser | undefined
-  readonly channels: Map<string, Membership | undefined>
-  readonly received: Array<ReceivedMessage>
-  closed: CloseInfo | undefined
-}
-
-interface ChannelState {
-  readonly sockets: Map<string, ConnectionState>
-  readonly members: Map<string, { info: unknown; readonly sockets: Set<string> }>
-}
-
-interface CacheEntry {
-  readonly event: string
-  readonly data: string
-  readonly expiresAtMs: number
-}
-
-/**
- * The options of a subscription: the `auth` (and `channel_data`) a client sends, as returned by
- * the SDK's `authorizeChannel`.
- *
- * @since 0.1.0
- */
-export interface SubscribeAuth {
-  readonly auth?: string | undefined
-  readonly channel_data?: string | undefined
-}
+import { expectedChannelAuth, verifySignin } from "./Verify.ts"
 
 const json = (value: unknown) => JSON.stringify(value)
-
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**
  * How long the server keeps the last event of a cache channel.
@@ -192,47 +98,11 @@ export class Hub {
     )
     if (nameError !== undefined) return nameError
     if (conn.channels.has(channel)) return undefined
-    let member: Membership | undefined
-    if (Names.needsAuth(channel)) {
-      if (auth.auth === undefined) return `Subscription to ${channel} requires auth`
-      const channelData = Names.isPresence(channel) ? auth.channel_data : undefined
-      if (!verifyChannelAuth(this.settings.credentials, conn.socketId, channel, auth.auth, channelData)) {
-        return `Invalid signature for ${channel}`
-      }
-      if (Names.isPresence(channel)) {
-        let data: unknown
-        try {
-          data = JSON.parse(auth.channel_data ?? "")
-        } catch {
-          return "Invalid presence channel_data: not JSON"
-        }
-        if (!isObject(data) || typeof data.user_id !== "string") {
-          return "Invalid presence channel_data: user_id must be a string"
-        }
-        member = { userId: data.user_id, userInfo: data.user_info }
-        const refused = this.memberLimit(channel, member)
-        if (refused !== undefined) return refused
-      }
-    }
-    const limited = Names.limitedUsers(channel)
-    if (limited !== undefined) {
-      const user = this.userOf(conn) ?? member?.userId
-      if (user === undefined || !limited.includes(user)) return `The user may not subscribe to ${channel}`
-    }
-    this.join(conn, channel, member, nowMs)
-    return undefined
-  }
-
-  private memberLimit(channel: string, member: Membership): string | undefined {
-    const { maxPresenceMembersPerChannel: maxMembers, maxPresenceMemberSizeInKb: maxKb } = this.settings.limits
-    const members = this.channels.get(channel)?.members
-    if (maxMembers !== undefined && !members?.has(member.userId) && (members?.size ?? 0) >= maxMembers) {
-      return `Presence channel ${channel} has reached its limit of ${maxMembers} members`
-    }
-    const size = member.userInfo === undefined ? 0 : Names.byteLength(json(member.userInfo))
-    if (maxKb !== undefined && size > maxKb * 1024) {
-      return `Presence member user_info is ${size} bytes, above the limit of ${maxKb} KB`
-    }
+    const admission = admit(this.settings, conn, channel, auth, this.channels.get(channel)?.members, () =>
+      this.userOf(conn)
+    )
+    if ("refused" in admission) return admission.refused
+    this.join(conn, channel, admission.member, nowMs)
     return undefined
   }
 

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import { type ApiRequest, type ApiResponse, apiError, badBodyShape, badQuery, ok } from "./Api.ts"
 import type { AppRuntime, MountedRoute } from "./App.ts"
-import type { ConnectionState } from "./Connections.ts"
+import type { ConnectionState } from "./ConnectionState.ts"
 import * as Names from "./Names.ts"
 import * as Publish from "./Publish.ts"
 

@@ -22,20 +22,10 @@
  *
  * @since 0.1.0
  */
-import * as Http from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
-import * as Headers from "effect/http/Headers"
-import * as HttpClient from "effect/http/HttpClient"
-import * as HttpClientError from "effect/http/HttpClientError"
-import type { ServeError } from "effect/http/HttpServerError"
-import * as HttpServerRequest from "effect/http/HttpServerRequest"
-import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -43,151 +33,36 @@ import type * as Scope from "effect/Scope"
 import type { SockudoConfigError } from "../../Errors.ts"
 import * as Sockudo from "../../Sockudo.ts"
 import * as SockudoConfig from "../../SockudoConfig.ts"
-import type { Features, Limits, Store } from "./Api.ts"
 import * as App from "./App.ts"
 import * as Client from "./Client.ts"
 import * as Core from "./Core.ts"
+import {
+  type AppOptions,
+  defaultApp,
+  defaultFeatures,
+  defaultLimits,
+  Emulator,
+  type IdempotencyOptions,
+  type Options,
+  type Service
+} from "./EmulatorService.ts"
 import * as Faults from "./Faults.ts"
 import * as Idempotency from "./Idempotency.ts"
-import type { Namespace } from "./Names.ts"
 import * as Router from "./Router.ts"
 import { makeStores } from "./stores/index.ts"
-import type { AppCredentials } from "./Verify.ts"
+import { EmulatorServer, inProcessBaseUrl, layerHttpClient } from "./Transports.ts"
 import * as Webhooks from "./Webhooks.ts"
 
 export type { Features, Limits, Store } from "./Api.ts"
 export { type Connection, type ConnectOptions, EmulatorClientError, type SubscribeOptions } from "./Client.ts"
-export type { CloseInfo, ReceivedMessage, SignedInUser } from "./Connections.ts"
+export type { CloseInfo, ReceivedMessage, SignedInUser } from "./ConnectionState.ts"
+export * from "./EmulatorService.ts"
 export type { Fault, FaultRule, FaultTarget } from "./Faults.ts"
 export type { Namespace } from "./Names.ts"
 export type { RequestLogEntry } from "./Router.ts"
+export { EmulatorServer, inProcessBaseUrl, layerHttpClient, layerServer } from "./Transports.ts"
 export type { AppCredentials } from "./Verify.ts"
 export type { Batching, WebhookDelivery, WebhookRequest, WebhookTarget } from "./Webhooks.ts"
-
-/**
- * One emulated app. Features, limits and idempotency override the emulator-wide settings.
- *
- * @since 0.1.0
- */
-export interface AppOptions extends AppCredentials {
-  readonly features?: Partial<Features> | undefined
-  readonly limits?: Partial<Limits> | undefined
-  readonly idempotency?: IdempotencyOptions | undefined
-  /** Channel namespaces (`chat:` in `chat:room-1`); channels in others are rejected. */
-  readonly namespaces?: ReadonlyArray<Namespace> | undefined
-  readonly webhooks?: ReadonlyArray<Webhooks.WebhookTarget> | undefined
-  /** Whether simulated clients may send client events. Default true. */
-  readonly clientMessages?: boolean | undefined
-}
-
-/**
- * Idempotency settings (section 5). Defaults: enabled, 120 seconds, 128-byte keys.
- *
- * @since 0.1.0
- */
-export interface IdempotencyOptions {
-  readonly enabled?: boolean | undefined
-  readonly ttl?: Duration.Input | undefined
-  readonly maxKeyLength?: number | undefined
-}
-
-/**
- * Options of the emulator.
- *
- * @since 0.1.0
- */
-export interface Options {
-  /** The apps (default: one app, {@link defaultApp}). */
-  readonly apps?: ReadonlyArray<AppOptions> | undefined
-  /** Features of every app (each off by default, as on the server). */
-  readonly features?: Partial<Features> | undefined
-  /** Limits of every app (default: the server's, section 4). */
-  readonly limits?: Partial<Limits> | undefined
-  readonly idempotency?: IdempotencyOptions | undefined
-  /** Rate limiting per client address, off by default (the server's default is 100 per 60 s). */
-  readonly rateLimit?: { readonly maxRequests: number; readonly window: Duration.Input } | undefined
-  /** The body size limit. Default 10 MiB. */
-  readonly requestLimitInMb?: number | undefined
-  /** Webhook batching, off by default (the server's default is 50 ms, 100 events). */
-  readonly webhookBatching?: Webhooks.Batching | undefined
-  /** Retry failed webhook deliveries as the server does. Default true. */
-  readonly webhookRetry?: boolean | undefined
-  /** The HttpClient that POSTs webhooks to URLs. Default: the platform's fetch. */
-  readonly webhookClient?: HttpClient.HttpClient | undefined
-  /** How long after the last connection of a member leaves `member_removed` is sent. Default 3 s. */
-  readonly memberRemovedDelay?: Duration.Input | undefined
-  /** How long `GET /channels` answers from a cache. Default 0 (the server caches for 2 s). */
-  readonly channelListCacheTtl?: Duration.Input | undefined
-  /**
-   * The durable stores of one app (history, presence history, versioned messages, annotations,
-   * push), built once per app. Default: `makeStores` of `./stores`.
-   */
-  readonly stores?: ((app: AppCredentials) => ReadonlyArray<Store>) | undefined
-}
-
-/**
- * The credentials of the app an emulator has when none are given.
- *
- * @since 0.1.0
- */
-export const defaultApp: AppCredentials = { id: "app-id", key: "app-key", secret: "app-secret" }
-
-/**
- * The features of a server with nothing switched on.
- *
- * @since 0.1.0
- */
-export const defaultFeatures: Features = {
-  history: false,
-  presenceHistory: false,
-  versionedMessages: false,
-  annotations: false,
-  push: false,
-  userAuthentication: false
-}
-
-/**
- * The server's default limits.
- *
- * @since 0.1.0
- */
-export const defaultLimits: Limits = { maxChannelNameLength: 200, maxEventNameLength: 200, maxHistoryPageSize: 100 }
-
-/**
- * The emulator service.
- *
- * @since 0.1.0
- */
-export interface Service {
-  readonly apps: ReadonlyArray<AppCredentials>
-  /** The HTTP handler; a dropped connection answers {@link Router.dropped}. */
-  readonly handler: Effect.Effect<
-    HttpServerResponse.HttpServerResponse,
-    never,
-    HttpServerRequest.HttpServerRequest | Scope.Scope
-  >
-  /** Opens a simulated client connection. */
-  readonly connect: (options?: Client.ConnectOptions) => Effect.Effect<Client.Connection, Client.EmulatorClientError>
-  readonly faults: {
-    readonly inject: (rule: Faults.FaultRule) => Effect.Effect<void>
-    readonly clear: Effect.Effect<void>
-  }
-  readonly webhooks: {
-    /** Every webhook body sent so far. */
-    readonly deliveries: Effect.Effect<ReadonlyArray<Webhooks.WebhookDelivery>>
-    /** Waits for the next webhook body to be sent. */
-    readonly next: Effect.Effect<Webhooks.WebhookDelivery>
-  }
-  /** Every API request received so far. */
-  readonly requests: Effect.Effect<ReadonlyArray<Router.RequestLogEntry>>
-  /** Waits until background work (webhook deliveries, batching windows, delayed removals) is done. */
-  readonly settled: Effect.Effect<void>
-}
-
-/**
- * @since 0.1.0
- */
-export class Emulator extends Context.Service<Emulator, Service>()("effect-sockudo/testing/Emulator") {}
 
 const millis = (input: Duration.Input | undefined, fallback: number) =>
   input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
@@ -321,89 +196,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<Emulator> => Layer.effect(Emulator, make(options))
-
-/**
- * The base URL the in-process `HttpClient` answers (any host works).
- *
- * @since 0.1.0
- */
-export const inProcessBaseUrl = "http://sockudo.emulator"
-
-/**
- * An `HttpClient` answered by the emulator in-process, without a socket. A dropped connection
- * fails with a `TransportError`.
- *
- * @since 0.1.0
- */
-export const layerHttpClient: Layer.Layer<HttpClient.HttpClient, never, Emulator> = Layer.effect(
-  HttpClient.HttpClient,
-  Emulator.use((emulator) =>
-    Effect.succeed(
-      HttpClient.make((request) => {
-        const base = HttpServerRequest.fromClientRequest(request)
-        const contentType = request.body._tag === "Empty" ? undefined : request.body.contentType
-        const serverRequest =
-          contentType === undefined || base.headers["content-type"] !== undefined
-            ? base
-            : base.modify({ headers: Headers.set(base.headers, "content-type", contentType) })
-        return emulator.handler.pipe(
-          Effect.provideService(HttpServerRequest.HttpServerRequest, serverRequest),
-          Effect.scoped,
-          Effect.flatMap((response) =>
-            response === Router.dropped
-              ? Effect.fail(
-                  new HttpClientError.HttpClientError({
-                    reason: new HttpClientError.TransportError({
-                      request,
-                      description: "the emulator dropped the connection"
-                    })
-                  })
-                )
-              : Effect.succeed(HttpServerResponse.toClientResponse(response, { request }))
-          )
-        )
-      })
-    )
-  )
-)
-
-/**
- * The emulator served on a loopback port.
- *
- * @since 0.1.0
- */
-export class EmulatorServer extends Context.Service<
-  EmulatorServer,
-  { readonly baseUrl: string; readonly port: number }
->()("effect-sockudo/testing/EmulatorServer") {}
-
-/**
- * Serves the emulator on `127.0.0.1`, on a free port, with `@effect/platform-node`'s HTTP
- * server. A dropped connection destroys the socket.
- *
- * @since 0.1.0
- */
-export const layerServer: Layer.Layer<EmulatorServer, ServeError, Emulator> = Layer.effect(
-  EmulatorServer,
-  Effect.gen(function* () {
-    const emulator = yield* Emulator
-    const server = yield* NodeHttpServer.make(() => Http.createServer(), { port: 0, host: "127.0.0.1" })
-    const app = Effect.flatMap(emulator.handler, (response) =>
-      response === Router.dropped
-        ? HttpServerRequest.HttpServerRequest.use((request) =>
-            Effect.sync(() => {
-              ;(NodeHttpServerRequest.toIncomingMessage(request) as Http.IncomingMessage).socket.destroy()
-              return HttpServerResponse.empty()
-            })
-          )
-        : Effect.succeed(response)
-    )
-    yield* server.serve(app)
-    const address = server.address
-    const port = address._tag === "UnixPathAddress" ? 0 : address.port
-    return { baseUrl: `http://127.0.0.1:${port}`, port }
-  })
-)
 
 /**
  * A `SockudoConfig` for one of the emulator's apps (default: the first), pointing at the

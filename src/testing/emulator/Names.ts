@@ -42,7 +42,10 @@ const utf8 = new TextEncoder()
  *
  * @since 0.1.0
  */
-export const byteLength = (s: string): number => utf8.encode(s).length
+export const byteLength = (s: string): number => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return utf8.encode(s).length
+  return s.length
+}
 
 /**
  * The name without its type prefix (`presence-room` -> `room`).

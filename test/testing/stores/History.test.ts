@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Features } from "../../../src/testing/emulator/Api.ts"
+import { encodeCursor } from "../../../src/testing/emulator/stores/cursors.ts"
 import { makeStores, type StoresOptions } from "../../../src/testing/emulator/stores/index.ts"
-import { encodeCursor } from "../../../src/testing/emulator/stores/paging.ts"
 import { body, call, counterIds, fakeApp, publish, publishOk, T0 } from "./support.ts"
 
 const setup = (features: Partial<Features> = { versionedMessages: false }, options: StoresOptions = {}) => {

@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import type { AppHandle, PublishedEvent, PublishReceipt } from "../Api.ts"
-import { evict, type RetentionLimits, type Stream, type StreamRow } from "./paging.ts"
-import { canonicalJson, type IdSource, jsonByteLength, randomIds, SerialSource } from "./shared.ts"
+import { canonicalJson, jsonByteLength } from "./bytes.ts"
+import { type IdSource, randomIds, SerialSource } from "./serials.ts"
+import { evict, type RetentionLimits, type Stream, type StreamRow } from "./streams.ts"
 
 /**
  * A versioned action (`message.<action>`).

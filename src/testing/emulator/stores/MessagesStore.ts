@@ -6,6 +6,10 @@
  * @since 0.1.0
  */
 import { type ApiRequest, type AppHandle, badQuery, ok, type Store } from "../Api.ts"
+import { byteLength } from "../Names.ts"
+import { canonicalJson } from "./bytes.ts"
+import { requireValidChannel } from "./channelNames.ts"
+import { Body, decodeExtras } from "./jsonBody.ts"
 import {
   type MessageAction,
   type MessageState,
@@ -15,21 +19,9 @@ import {
   versionedMessageJson,
   wireData
 } from "./MessageState.ts"
-import {
-  Body,
-  byteLength,
-  canonicalJson,
-  decodeExtras,
-  fail,
-  identifierError,
-  invalid,
-  queryUint,
-  reject,
-  rejectDuplicateFields,
-  requireMessageSerial,
-  requireValidChannel,
-  route
-} from "./shared.ts"
+import { queryUint, rejectDuplicateFields } from "./queryParams.ts"
+import { fail, invalid, reject, route } from "./respond.ts"
+import { identifierError, requireMessageSerial } from "./serials.ts"
 
 /**
  * Rejects when versioned messages are off (422, the server's message).

@@ -6,36 +6,21 @@
  * @since 0.1.0
  */
 import { type AppHandle, ok, type PresenceChange, type Store } from "../Api.ts"
+import { jsonByteLength } from "./bytes.ts"
+import { requireValidChannel } from "./channelNames.ts"
+import { queryInt, queryUint, rejectDuplicateFields } from "./queryParams.ts"
+import { fail, invalid, route } from "./respond.ts"
+import { type IdSource, randomIds } from "./serials.ts"
+import { continuityJson, inspectionJson, pagedRead, pageJson, resetRoute, type StreamAccess } from "./streamRoutes.ts"
 import {
   type Bounds,
-  decodeCursor,
-  decodeHistoryQuery,
   evict,
-  healthyState,
-  parseDirection,
-  type Retained,
   type RetentionLimits,
-  readPage,
   retainedOf,
   type Stream,
   type StreamRow,
-  truncatedByRetention,
-  validateDestructive,
-  validatePageRequest
-} from "./paging.ts"
-import {
-  Body,
-  fail,
-  type IdSource,
-  invalid,
-  jsonByteLength,
-  queryInt,
-  queryUint,
-  randomIds,
-  rejectDuplicateFields,
-  requireValidChannel,
-  route
-} from "./shared.ts"
+  truncatedByRetention
+} from "./streams.ts"
 
 interface PresenceRow extends StreamRow {
   readonly event: PresenceChange["event"]
@@ -70,29 +55,6 @@ export interface PresenceHistoryOptions {
   /** Fresh stream ids; default random UUIDs. */
   readonly newId?: IdSource | undefined
 }
-
-const retainedJson = (retained: Retained): Record<string, unknown> => ({
-  stream_id: retained.stream_id,
-  retained_events: retained.count,
-  retained_bytes: retained.retained_bytes,
-  oldest_available_serial: retained.oldest_available_serial,
-  newest_available_serial: retained.newest_available_serial,
-  oldest_available_published_at_ms: retained.oldest_available_published_at_ms,
-  newest_available_published_at_ms: retained.newest_available_published_at_ms
-})
-
-const continuityJson = (retained: Retained, complete: boolean, truncated: boolean, degraded?: boolean) => ({
-  stream_id: retained.stream_id,
-  oldest_available_serial: retained.oldest_available_serial,
-  newest_available_serial: retained.newest_available_serial,
-  oldest_available_published_at_ms: retained.oldest_available_published_at_ms,
-  newest_available_published_at_ms: retained.newest_available_published_at_ms,
-  retained_events: retained.count,
-  retained_bytes: retained.retained_bytes,
-  ...(degraded === undefined ? {} : { degraded }),
-  complete,
-  truncated_by_retention: truncated
-})
 
 /**
  * The presence-history store of one app. `onPresence` records `member_added`,
@@ -134,88 +96,41 @@ export const makePresenceHistoryStore = (options: PresenceHistoryOptions = {}): 
     }
   }
 
-  const inspection = (stream: PresenceStream): Record<string, unknown> => ({
-    stream_id: stream.streamId,
-    next_serial: stream.nextSerial,
-    retained: retainedJson(retainedOf(stream)),
-    state: healthyState(stream.streamId, "presence history")
-  })
+  const access: StreamAccess<PresenceRow, PresenceStream> = {
+    kind: "presence history",
+    require: requirePresenceHistory,
+    streamOf,
+    maxPageSize: () => options.maxPageSize ?? 100,
+    newId,
+    onReset: (stream) => stream.latestByUser.clear()
+  }
 
   return {
     routes: [
       route("GET", "/channels/:channelName/presence/history", (request, app) => {
-        const query = decodeHistoryQuery(request)
-        const channel = request.params["channelName"] ?? ""
-        requirePresenceHistory(channel, app)
-        const direction = parseDirection(query.direction)
-        const max = options.maxPageSize ?? 100
-        const limit = Math.min(query.limit ?? max, max)
-        if (limit === 0) invalid("Presence history limit must be greater than 0")
-        const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, "presence history")
-        const stream = streamOf(channel, request.nowMs)
-        const page = { direction, limit, cursor, bounds: query.bounds }
-        validatePageRequest("presence history", app.appId, channel, page)
-        const result = readPage("presence history", app.appId, channel, stream, page)
-        return ok({
-          items: result.items.map((row) => ({
-            stream_id: row.streamId,
-            serial: row.serial,
-            published_at_ms: row.publishedAtMs,
-            event: row.event,
-            cause: row.cause,
-            user_id: row.userId,
-            connection_id: row.connectionId,
-            dead_node_id: null,
-            payload_size_bytes: row.sizeBytes,
-            presence_event: row.payload
-          })),
-          direction,
-          limit,
-          has_more: result.hasMore,
-          next_cursor: result.nextCursor,
-          bounds: query.bounds,
-          continuity: continuityJson(result.retained, result.complete, result.truncatedByRetention, false),
-          stream_state: healthyState(stream.streamId, "presence history")
-        })
+        const read = pagedRead(access, request, app)
+        const items = read.page.items.map((row) => ({
+          stream_id: row.streamId,
+          serial: row.serial,
+          published_at_ms: row.publishedAtMs,
+          event: row.event,
+          cause: row.cause,
+          user_id: row.userId,
+          connection_id: row.connectionId,
+          dead_node_id: null,
+          payload_size_bytes: row.sizeBytes,
+          presence_event: row.payload
+        }))
+        return ok(pageJson("presence history", read, items, false))
       }),
 
       route("GET", "/channels/:channelName/presence/history/state", (request, app) => {
         const channel = request.params["channelName"] ?? ""
         requirePresenceHistory(channel, app)
-        return ok({ channel, stream: inspection(streamOf(channel, request.nowMs)) })
+        return ok({ channel, stream: inspectionJson("presence history", streamOf(channel, request.nowMs)) })
       }),
 
-      route("POST", "/channels/:channelName/presence/history/reset", (request, app) => {
-        const body = Body.of(request, "HistoryResetRequestBody")
-        const confirmChannel = body.string("confirm_channel")
-        const confirmOperation = body.string("confirm_operation")
-        const reason = body.string("reason")
-        const requestedBy = body.optionalString("requested_by") ?? null
-        const channel = request.params["channelName"] ?? ""
-        requirePresenceHistory(channel, app)
-        validateDestructive(channel, confirmChannel, confirmOperation, "reset", reason)
-        const stream = streamOf(channel, request.nowMs)
-        const previous = stream.streamId
-        const purgedEvents = stream.rows.length
-        const purgedBytes = stream.retainedBytes
-        stream.rows = []
-        stream.retainedBytes = 0
-        stream.nextSerial = 1
-        stream.latestByUser.clear()
-        stream.streamId = newId()
-        return ok({
-          ok: true,
-          operation: "reset",
-          channel,
-          reason,
-          requested_by: requestedBy,
-          previous_stream_id: previous,
-          new_stream_id: stream.streamId,
-          purged_events: purgedEvents,
-          purged_bytes: purgedBytes,
-          stream: inspection(stream)
-        })
-      }),
+      resetRoute("/channels/:channelName/presence/history/reset", access),
 
       route("GET", "/channels/:channelName/presence/history/snapshot", (request, app) => {
         rejectDuplicateFields(request, ["at_time_ms", "at", "at_serial"])
@@ -286,7 +201,7 @@ export const makePresenceHistoryStore = (options: PresenceHistoryOptions = {}): 
           events_replayed: replay.length,
           snapshot_serial: last?.serial ?? null,
           snapshot_time_ms: last?.publishedAtMs ?? null,
-          continuity: continuityJson(retained, complete, truncated)
+          continuity: continuityJson("presence history", retained, complete, truncated)
         })
       })
     ],

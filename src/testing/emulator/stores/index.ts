@@ -13,15 +13,15 @@ import { makeMessagesStore } from "./MessagesStore.ts"
 import { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
 import { makePushStore } from "./PushStore.ts"
 
+export { type AnnotationsOptions, makeAnnotationsStore } from "./AnnotationsStore.ts"
 export {
   type AnnotationEvent,
-  type AnnotationsOptions,
   annotationJson,
-  makeAnnotationsStore,
   parseAnnotationType,
   type Summarizer,
   summarize
-} from "./AnnotationsStore.ts"
+} from "./annotationModel.ts"
+export { channelNameError } from "./channelNames.ts"
 export { makeHistoryStore } from "./HistoryStore.ts"
 export {
   type HistoryRetention,
@@ -33,7 +33,7 @@ export {
 export { makeMessagesStore } from "./MessagesStore.ts"
 export { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
 export { makePushStore } from "./PushStore.ts"
-export { channelNameError, type IdSource, SerialSource } from "./shared.ts"
+export { type IdSource, SerialSource } from "./serials.ts"
 
 /**
  * Options of one app's set of stores. Every default follows the server's defaults.
