@@ -7,10 +7,12 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
@@ -19,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import {
   SockudoAuthenticationError,
   SockudoClientError,
@@ -231,6 +234,76 @@ export const errorFromResponse = (
 const disableClientSpan = () => true
 
 /**
+ * No stack trace on our spans: it would point into this module (where the span is opened), not at
+ * the caller, and capturing it is the most expensive part of a span.
+ */
+const spanOptions: Tracer.SpanOptions = { captureStackTrace: false }
+
+/**
+ * `Effect.retry(attempt, policy)` after `attempt` already failed once with `error`: the schedule
+ * sees `error` first, exactly as if `Effect.retry` had run the first attempt itself.
+ */
+const retryAfter = <A, E, E2>(
+  attempt: Effect.Effect<A, E>,
+  error: E,
+  policy: Schedule.Schedule<unknown, E, E2>
+): Effect.Effect<A, E | E2> => {
+  let first = true
+  return Effect.retry(
+    Effect.suspend(() => {
+      if (!first) return attempt
+      first = false
+      return Effect.fail(error)
+    }),
+    policy
+  )
+}
+
+let liveClock: Clock.Clock | undefined
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
+/**
+ * `Effect.timeout`, for less: with the live clock (whose `sleep` is a `setTimeout`), one fiber for
+ * `self` and a plain timer instead of two raced fibers. Any other clock (`TestClock`) goes through
+ * `Effect.timeout`, so time stays under its control.
+ *
+ * @since 0.1.0
+ */
+export const withTimeout = <A, E>(
+  self: Effect.Effect<A, E>,
+  duration: Duration.Duration
+): Effect.Effect<A, E | Cause.TimeoutError> =>
+  Effect.withFiber((parent) => {
+    liveClock ??= Context.get(Context.empty(), Clock.Clock)
+    const millis = Duration.toMillis(duration)
+    if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis <= MAX_TIMER_MILLIS)) {
+      return Effect.timeout(self, duration)
+    }
+    return Effect.flatMap(Effect.forkChild(self, { startImmediately: true }), (fiber) =>
+      Effect.callback<A, E | Cause.TimeoutError>((resume) => {
+        const timer = setTimeout(
+          () =>
+            resume(
+              Effect.andThen(
+                Fiber.interrupt(fiber),
+                Effect.fail(new Cause.TimeoutError(`Operation timed out after '${Duration.format(duration)}'`))
+              )
+            ),
+          millis
+        )
+        fiber.addObserver((exit) => {
+          clearTimeout(timer)
+          resume(exit)
+        })
+        return Effect.suspend(() => {
+          clearTimeout(timer)
+          return Fiber.interrupt(fiber)
+        })
+      })
+    )
+  })
+
+/**
  * Builds the pipeline. The HttpClient's own span is turned off: each public operation already
  * opens one span of its own.
  *
@@ -297,12 +370,12 @@ export const make = Effect.gen(function* () {
       ...(body === undefined ? {} : { body: body.body }),
       ...(spec.headers === undefined ? {} : { headers: spec.headers })
     }
-    const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const send = (now: number) => {
       const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
       const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response))
-    }).pipe(
-      Effect.timeout(config.timeout),
+    }
+    const attempt = withTimeout(Effect.flatMap(Clock.currentTimeMillis, send), config.timeout).pipe(
       Effect.catchTags({
         HttpClientError: (error) =>
           Effect.fail(
@@ -326,9 +399,13 @@ export const make = Effect.gen(function* () {
       })
     )
     const mode = spec.retry ?? "retryable"
-    return Effect.flatMap(RetryScheduleOverride, (override) =>
-      Effect.retry(attempt, override === undefined ? policies[mode] : retryPolicy(override, mode))
-    ).pipe(Effect.provideService(HttpClient.TracerDisabledWhen, disableClientSpan))
+    // The retry schedule is only started after a first failure: a success costs no schedule.
+    return Effect.withFiber<A, SockudoRequestError>((fiber) => {
+      const override = fiber.getRef(RetryScheduleOverride)
+      return Effect.catch(attempt, (error) =>
+        retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode))
+      )
+    }).pipe(Effect.provideService(HttpClient.TracerDisabledWhen, disableClientSpan))
   }
 
   const signUrl = (method: string, path: string, query: ReadonlyArray<QueryParam>, body: PreparedBody | undefined) =>
@@ -343,14 +420,18 @@ export const make = Effect.gen(function* () {
     prepare: () => Result.Result<Request<A>, E>
   ): Effect.Effect<A, E | SockudoRequestError> => {
     let prepared: Request<A> | undefined
-    return Effect.suspend((): Effect.Effect<A, E | SockudoRequestError> => {
-      if (prepared === undefined) {
-        const result = prepare()
-        if (Result.isFailure(result)) return Effect.fail(result.failure)
-        prepared = result.success
-      }
-      return request(prepared)
-    }).pipe(Effect.withSpan(span))
+    return Effect.withSpan(
+      Effect.suspend((): Effect.Effect<A, E | SockudoRequestError> => {
+        if (prepared === undefined) {
+          const result = prepare()
+          if (Result.isFailure(result)) return Effect.fail(result.failure)
+          prepared = result.success
+        }
+        return request(prepared)
+      }),
+      span,
+      spanOptions
+    )
   }
 
   return Http.of({ appPath, request, prepareOnce, signUrl })
