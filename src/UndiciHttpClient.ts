@@ -1,0 +1,357 @@
+/**
+ * An `HttpClient` on undici's `dispatch` that reads each response body in full before handing the
+ * response over: the SDK only ever reads small JSON answers, and skipping the response stream
+ * makes a request markedly cheaper (see `bench/README.md`). Used by the Node entry
+ * (`effect-sockudo/node`), which re-exports its layers.
+ *
+ * @since 0.1.0
+ */
+import type { Readable } from "node:stream"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as Undici from "@effect/platform-node/Undici"
+import * as Effect from "effect/Effect"
+import * as Cookies from "effect/http/Cookies"
+import * as Headers from "effect/http/Headers"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientError from "effect/http/HttpClientError"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as Url from "effect/http/Url"
+import * as UrlParams from "effect/http/UrlParams"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+
+const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown, description?: string) =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.TransportError({
+      request,
+      cause,
+      ...(description === undefined ? {} : { description })
+    })
+  })
+
+const decodeError = (response: HttpClientResponse.HttpClientResponse, cause: unknown) =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.DecodeError({ request: response.request, response, cause })
+  })
+
+const utf8 = new TextDecoder()
+const formUtf8 = new TextDecoder("utf-8", { ignoreBOM: true })
+const noBytes = new Uint8Array(0)
+
+/** A response whose body was read in full before it was handed over. */
+class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpIncomingMessage.TypeId]: typeof HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: typeof HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly status: number
+  readonly bytes: Uint8Array
+  readonly #url: URL
+  readonly #rawHeaders: Undici.Dispatcher.ResponseData["headers"]
+  #headers: Headers.Headers | undefined
+  #text: string | undefined
+
+  constructor(
+    request: HttpClientRequest.HttpClientRequest,
+    url: URL,
+    status: number,
+    rawHeaders: Undici.Dispatcher.ResponseData["headers"],
+    bytes: Uint8Array
+  ) {
+    super()
+    this.request = request
+    this.#url = url
+    this.status = status
+    this.#rawHeaders = rawHeaders
+    this.bytes = bytes
+  }
+
+  get url(): string {
+    return this.#url.href.split("#")[0]!
+  }
+
+  get headers(): Headers.Headers {
+    if (this.#headers === undefined) this.#headers = Headers.fromInput(this.#rawHeaders)
+    return this.#headers
+  }
+
+  #decoded(): string {
+    if (this.#text === undefined) this.#text = utf8.decode(this.bytes)
+    return this.#text
+  }
+
+  get cookies(): Cookies.Cookies {
+    const header = this.#rawHeaders["set-cookie"]
+    return header === undefined ? Cookies.empty : Cookies.fromSetCookie(header)
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.HttpClientError> {
+    return Effect.sync(() => this.#decoded())
+  }
+
+  get json(): Effect.Effect<Schema.Json, HttpClientError.HttpClientError> {
+    return Effect.suspend(() => {
+      const text = this.#decoded()
+      try {
+        return Effect.succeed(text === "" ? null : JSON.parse(text))
+      } catch (cause) {
+        return Effect.fail(decodeError(this, cause))
+      }
+    })
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.HttpClientError> {
+    // A copy: `bytes` may be a view into a larger buffer (Buffer#slice does not copy).
+    return Effect.sync(() => new Uint8Array(this.bytes).buffer)
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.HttpClientError> {
+    return Effect.try({
+      // A leading "?" is form data; URLSearchParams would drop it as a query prefix.
+      try: () => UrlParams.fromInput(new URLSearchParams(formUtf8.decode(this.bytes).replace(/^\?/, "%3F"))),
+      catch: (cause) => decodeError(this, cause)
+    })
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.HttpClientError> {
+    return Effect.tryPromise({
+      try: () => new globalThis.Response(new Uint8Array(this.bytes), { headers: this.headers }).formData(),
+      catch: (cause) => decodeError(this, cause)
+    })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.HttpClientError> {
+    return this.bytes.length === 0 ? Stream.empty : Stream.succeed(this.bytes)
+  }
+
+  get upgrade(): Effect.Effect<never, HttpClientError.HttpClientError> {
+    return Effect.fail(
+      new HttpClientError.HttpClientError({
+        reason: new HttpClientError.StatusCodeError({
+          request: this.request,
+          response: this,
+          description: "effect-sockudo's undici client does not upgrade connections"
+        })
+      })
+    )
+  }
+
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, {
+      _id: "effect/http/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+
+  pipe() {
+    // biome-ignore lint/complexity/noArguments: effect's pipe protocol passes `arguments` through
+    return pipeArguments(this, arguments)
+  }
+}
+
+type UndiciBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
+
+/** One request through `dispatcher.dispatch`, the whole response body collected before resuming. */
+const dispatch = (
+  dispatcher: Undici.Dispatcher,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal | undefined,
+  headers: Headers.Headers,
+  body: UndiciBody
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  Effect.callback<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+    let controller: Undici.Dispatcher.DispatchController | undefined
+    let reason: Error | undefined
+    let finished = false
+    let status = 0
+    let rawHeaders: Undici.Dispatcher.ResponseData["headers"] = {}
+    let chunks: Array<Buffer> | undefined
+    let single: Buffer | undefined
+    const abort = (error: Error) => {
+      if (finished) return
+      reason ??= error
+      controller?.abort(error)
+    }
+    const onAbort = () => abort(signal?.reason instanceof Error ? signal.reason : new Error("The request was aborted"))
+    const finish = () => {
+      finished = true
+      signal?.removeEventListener("abort", onAbort)
+    }
+    if (signal?.aborted) {
+      return resume(Effect.fail(transportError(request, signal.reason, "The request was aborted")))
+    }
+    signal?.addEventListener("abort", onAbort, { once: true })
+    try {
+      dispatcher.dispatch(
+        {
+          method: request.method,
+          origin: url.origin,
+          path: url.pathname + url.search,
+          headers,
+          body,
+          // Timeouts are Effect.timeout's job (the SDK sets one per attempt).
+          headersTimeout: 0,
+          bodyTimeout: 0
+        },
+        {
+          onRequestStart(c) {
+            controller = c
+            if (reason !== undefined) c.abort(reason)
+          },
+          onRequestUpgrade(c) {
+            const error = new Error("effect-sockudo's undici client does not upgrade connections")
+            c.abort(error)
+          },
+          onResponseStart(_, statusCode, responseHeaders) {
+            if (statusCode < 200) return
+            status = statusCode
+            rawHeaders = responseHeaders
+          },
+          onResponseData(_, chunk) {
+            if (single === undefined) single = chunk
+            else if (chunks === undefined) chunks = [single, chunk]
+            else chunks.push(chunk)
+          },
+          onResponseEnd() {
+            finish()
+            const bytes = chunks !== undefined ? Buffer.concat(chunks) : (single ?? noBytes)
+            resume(Effect.succeed(new BufferedResponse(request, url, status, rawHeaders, bytes)))
+          },
+          onResponseError(_, cause) {
+            finish()
+            resume(Effect.fail(transportError(request, cause)))
+          }
+        }
+      )
+    } catch (cause) {
+      finish()
+      return resume(Effect.fail(transportError(request, cause)))
+    }
+    return Effect.sync(() => {
+      abort(new Error("The request was interrupted"))
+      finish()
+    })
+  })
+
+const convertBody = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<{ readonly body: UndiciBody; readonly headers: Headers.Headers }> | undefined => {
+  const { body, headers } = request
+  switch (body._tag) {
+    case "Empty":
+      return undefined
+    case "Uint8Array":
+    case "Raw":
+      return Effect.succeed({ body: body.body as Uint8Array, headers })
+    case "FormData":
+      // The form's own boundary goes into content-type: undici's Request body handling sets it.
+      return Effect.promise(() => import("@effect/platform-node/Undici")).pipe(
+        Effect.map((undici) => {
+          const form = new undici.FormData()
+          for (const [key, value] of body.formData) form.append(key, value)
+          return { body: form, headers: Headers.remove(headers, "content-type") }
+        })
+      )
+    case "Stream":
+      return Effect.map(NodeStream.toReadable(body.stream), (readable: Readable) => ({ body: readable, headers }))
+  }
+}
+
+/**
+ * An `HttpClient` that sends through the current undici `Dispatcher` and reads every response
+ * body in full before handing the response over, so reading it (`text`, `json`) costs nothing
+ * more.
+ *
+ * - With tracing on (effect's default), requests go through `HttpClient.make`: the client span,
+ *   trace propagation headers, header redaction and abort on interruption are effect's own.
+ * - With the client span off (`HttpClient.TracerDisabledWhen`, as the SDK sets it: each SDK
+ *   operation has a span of its own), requests skip that wrapper: the URL is built the same way
+ *   (`Url.make`, an `InvalidUrlError` when it cannot be), and an interrupted request is aborted
+ *   on the wire. A `HttpClient.withScope` scope closed while such a request is in flight does
+ *   not abort it; interrupting its fiber does.
+ *
+ * Made for JSON APIs such as Sockudo's: no streaming of response bodies (`stream` yields the
+ * buffered bytes) and no connection upgrades. Undici's own timeouts are off; use
+ * `Effect.timeout` (the SDK sets one per attempt).
+ *
+ * @since 0.1.0
+ */
+export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> = Effect.gen(
+  function* () {
+    const dispatcher = yield* NodeHttpClient.Dispatcher
+    const run = (request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined) => {
+      if (request.headers.upgrade !== undefined) {
+        return Effect.fail(
+          transportError(request, undefined, "effect-sockudo's undici client does not upgrade connections")
+        )
+      }
+      const converted = convertBody(request)
+      return converted === undefined
+        ? dispatch(dispatcher, request, url, signal, request.headers, null)
+        : Effect.flatMap(converted, ({ body, headers }) => dispatch(dispatcher, request, url, signal, headers, body))
+    }
+    const traced = HttpClient.make(run)
+    const untraced = (request: HttpClientRequest.HttpClientRequest) => {
+      const url = Url.make(request.url, request.urlParams, Option.getOrUndefined(request.hash))
+      return Result.isFailure(url)
+        ? Effect.fail(
+            new HttpClientError.HttpClientError({
+              reason: new HttpClientError.InvalidUrlError({ request, cause: url.failure })
+            })
+          )
+        : run(request, url.success, undefined)
+    }
+    return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+      (effect) =>
+        Effect.flatMap(effect, (request) =>
+          Effect.withFiber((fiber) =>
+            fiber.getRef(Tracer.DisablePropagation) || fiber.getRef(HttpClient.TracerDisabledWhen)(request)
+              ? untraced(request)
+              : traced.postprocess(Effect.succeed(request))
+          )
+        ),
+      Effect.succeed
+    )
+  }
+)
+
+/**
+ * {@link makeUndici} over a `NodeHttpClient.Dispatcher` provided by the caller.
+ *
+ * @since 0.1.0
+ */
+export const layerUndiciNoDispatcher: Layer.Layer<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> =
+  Layer.effect(HttpClient.HttpClient, makeUndici)
+
+/**
+ * {@link makeUndici} over its own undici `Agent`, closed with the layer.
+ *
+ * @since 0.1.0
+ */
+export const layerUndici: Layer.Layer<HttpClient.HttpClient> = Layer.provide(
+  layerUndiciNoDispatcher,
+  NodeHttpClient.layerDispatcher
+)
+
+/**
+ * {@link makeUndici} over its own undici `Agent` built with `options` (connections, keep-alive,
+ * TLS, unix sockets: see `NodeHttpClient.makeDispatcherOptions`).
+ *
+ * @since 0.1.0
+ */
+export const layerUndiciOptions = (options?: Undici.Agent.Options | undefined): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.provide(layerUndiciNoDispatcher, NodeHttpClient.layerDispatcherOptions(options))
