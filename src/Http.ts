@@ -231,6 +231,18 @@ export const errorFromResponse = (
   return new SockudoClientError(fields)
 }
 
+/**
+ * The status of a refusal sent with HTTP 200, as soketi does: `{"error": "...", "code": 401}`.
+ * Sockudo's envelope codes are strings, so no Sockudo answer matches.
+ */
+const refusalStatus = (json: unknown): number | undefined => {
+  if (typeof json !== "object" || json === null) return undefined
+  const { error, code } = json as { readonly error?: unknown; readonly code?: unknown }
+  return typeof error === "string" && typeof code === "number" && Number.isInteger(code) && code >= 400 && code < 600
+    ? code
+    : undefined
+}
+
 const disableClientSpan = () => true
 
 /**
@@ -342,6 +354,12 @@ export const make = Effect.gen(function* () {
               })
             )
           }
+        }
+        const refused = refusalStatus(json)
+        if (refused !== undefined) {
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.fail(errorFromResponse(spec.operation, label, refused, text, response.headers["retry-after"], now))
+          )
         }
         const decoded = spec.decode(json)
         return Result.isSuccess(decoded)

@@ -2,7 +2,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Http, SockudoConfig } from "../src/index.ts"
 import * as SockudoTest from "../src/testing/index.ts"
-import { layer, requests, sockudo } from "./support/harness.ts"
+import { layer, requests, sequence, sockudo } from "./support/harness.ts"
 
 const noRetry = { retry: SockudoConfig.noRetries }
 
@@ -72,6 +72,16 @@ describe("status to typed error", () => {
         }
       ),
       { _tag: "SockudoServerError", status: 503, retryAfterMillis: 30_000 }
+    ],
+    [
+      "200 carrying a numeric refusal code, as soketi sends its errors",
+      SockudoTest.json(200, { error: "The secret authentication failed", code: 401 }),
+      { _tag: "SockudoAuthenticationError", status: 401, message: "The secret authentication failed" }
+    ],
+    [
+      "200 carrying a numeric 4xx refusal code",
+      SockudoTest.json(200, { error: "The channel name is too long", code: 400 }),
+      { _tag: "SockudoClientError", status: 400 }
     ]
   ]
   for (const [name, reply, expected] of cases) {
@@ -87,6 +97,24 @@ describe("status to typed error", () => {
       }).pipe(Effect.provide(layer(() => reply, noRetry)))
     )
   }
+
+  it.effect("a 2xx body whose error field is not a refusal (string or out-of-range code) is decoded as usual", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      expect(yield* s.channels.get("orders")).toMatchObject({ occupied: true })
+      expect(yield* s.channels.get("orders")).toMatchObject({ occupied: true })
+    }).pipe(
+      Effect.provide(
+        layer(
+          sequence(
+            SockudoTest.json(200, { occupied: true, error: "note", code: "x" }),
+            SockudoTest.json(200, { occupied: true, error: "note", code: 200 })
+          ),
+          noRetry
+        )
+      )
+    )
+  )
 
   it.effect("a 2xx body that is not JSON is a decode error", () =>
     Effect.gen(function* () {
