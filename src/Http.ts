@@ -5,6 +5,9 @@
  * and the framework's plain-text rejections), Schema decoding of success bodies, and retries
  * driven by a `Schedule` that only ever retries retryable errors and honours `Retry-After`.
  *
+ * The status to error mapping is in `HttpErrors`, the retry policy in `Retry`; this module builds
+ * the pipeline and re-exports their public names.
+ *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
@@ -19,21 +22,27 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
-import {
-  SockudoAuthenticationError,
-  SockudoClientError,
-  SockudoDecodeError,
-  SockudoNotFoundError,
-  SockudoRateLimitError,
-  type SockudoRequestError,
-  SockudoServerError,
-  SockudoTransportError
-} from "./Errors.ts"
+import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
+import { errorFromResponse, refusalStatus, snippet } from "./HttpErrors.ts"
+import { type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
-import { type RetrySchedule, SockudoConfig } from "./SockudoConfig.ts"
+import { SockudoConfig } from "./SockudoConfig.ts"
+
+/**
+ * Status and envelope to typed error (see `HttpErrors`).
+ *
+ * @since 0.1.0
+ */
+export { errorFromResponse } from "./HttpErrors.ts"
+
+/**
+ * Which failures are retried, the per-call backoff override and the retry policy (see `Retry`).
+ *
+ * @since 0.1.0
+ */
+export { type RetryMode, RetryScheduleOverride, retryPolicy, withRetrySchedule } from "./Retry.ts"
 
 /**
  * A request body serialised once per logical call: the exact bytes sent on every attempt and
@@ -65,17 +74,6 @@ export const prepareBody = (text: string): PreparedBody => {
  * @since 0.1.0
  */
 export const emptyBody: PreparedBody = prepareBody("")
-
-/**
- * Which failures a request may be retried after.
- * - `"retryable"`: every error whose `isRetryable` is true (transport, timeout, 5xx, 429).
- *   For idempotent requests: reads, publishes with a key, mutations with an `op_id`.
- * - `"rejected-only"`: only 429, which the rate limiter answers before the request is handled.
- *   For requests that must not run twice.
- *
- * @since 0.1.0
- */
-export type RetryMode = "retryable" | "rejected-only"
 
 /**
  * Turns a parsed JSON body into the response value, or explains why it cannot.
@@ -115,43 +113,6 @@ export interface Request<A> {
 }
 
 /**
- * A per-call override of the configured retry backoff:
- * `effect.pipe(Http.withRetrySchedule(SockudoConfig.noRetries))`.
- *
- * @since 0.1.0
- */
-export const RetryScheduleOverride = Context.Reference<RetrySchedule | undefined>(
-  "effect-sockudo/RetryScheduleOverride",
-  { defaultValue: () => undefined }
-)
-
-/**
- * Runs `effect` (any SDK call) with another retry backoff.
- *
- * @since 0.1.0
- */
-export const withRetrySchedule =
-  (schedule: RetrySchedule) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.provideService(effect, RetryScheduleOverride, schedule)
-
-/**
- * The complete retry policy built from a backoff: retries only what `mode` allows and waits at
- * least as long as the server's `Retry-After`.
- *
- * @since 0.1.0
- */
-export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
-  backoff.pipe(
-    Schedule.setInputType<SockudoRequestError>(),
-    Schedule.while(({ input }) => (mode === "retryable" ? input.isRetryable : input._tag === "SockudoRateLimitError")),
-    Schedule.modifyDelay(({ duration, input }) => {
-      const retryAfter = input.retryAfter
-      return Effect.succeed(retryAfter === undefined ? duration : Duration.max(duration, retryAfter))
-    })
-  )
-
-/**
  * The Http service.
  *
  * @since 0.1.0
@@ -183,66 +144,6 @@ export interface Service {
  */
 export class Http extends Context.Service<Http, Service>()("effect-sockudo/Http") {}
 
-/** Seconds or an HTTP date, as milliseconds from now. */
-const parseRetryAfter = (value: string | undefined, nowMillis: number): number | undefined => {
-  if (value === undefined || value === "") return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
-}
-
-const snippet = (text: string) => (text.length > 500 ? `${text.slice(0, 500)}...` : text)
-
-/**
- * Maps a non-2xx response to the SDK's typed error.
- *
- * @since 0.1.0
- */
-export const errorFromResponse = (
-  operation: string,
-  request: string,
-  status: number,
-  text: string,
-  retryAfterHeader: string | undefined,
-  nowMillis: number
-): SockudoRequestError => {
-  let message = text.trim()
-  let code: string | undefined
-  if (message.startsWith("{")) {
-    try {
-      const body = JSON.parse(message) as Record<string, unknown>
-      if (typeof body.code === "string") code = body.code
-      // The handler envelope says `error`; the rate limiter's 429 body puts its text in `message`.
-      const detail = typeof body.message === "string" ? body.message : body.error
-      if (typeof detail === "string") message = detail
-    } catch {
-      // not JSON after all: keep the text
-    }
-  }
-  message = message === "" ? `HTTP ${status}` : snippet(message)
-  const fields = { operation, request, status, message, ...(code === undefined ? {} : { code }) }
-  const retryAfterMillis = parseRetryAfter(retryAfterHeader, nowMillis)
-  const withRetryAfter = retryAfterMillis === undefined ? fields : { ...fields, retryAfterMillis }
-  if (status === 401 || status === 403) return new SockudoAuthenticationError(fields)
-  if (status === 404) return new SockudoNotFoundError(fields)
-  if (status === 429) return new SockudoRateLimitError(withRetryAfter)
-  if (status >= 500) return new SockudoServerError(withRetryAfter)
-  return new SockudoClientError(fields)
-}
-
-/**
- * The status of a refusal sent with HTTP 200, as soketi does: `{"error": "...", "code": 401}`.
- * Sockudo's envelope codes are strings, so no Sockudo answer matches.
- */
-const refusalStatus = (json: unknown): number | undefined => {
-  if (typeof json !== "object" || json === null) return undefined
-  const { error, code } = json as { readonly error?: unknown; readonly code?: unknown }
-  return typeof error === "string" && typeof code === "number" && Number.isInteger(code) && code >= 400 && code < 600
-    ? code
-    : undefined
-}
-
 const disableClientSpan = () => true
 
 /**
@@ -250,26 +151,6 @@ const disableClientSpan = () => true
  * the caller, and capturing it is the most expensive part of a span.
  */
 const spanOptions: Tracer.SpanOptions = { captureStackTrace: false }
-
-/**
- * `Effect.retry(attempt, policy)` after `attempt` already failed once with `error`: the schedule
- * sees `error` first, exactly as if `Effect.retry` had run the first attempt itself.
- */
-const retryAfter = <A, E, E2>(
-  attempt: Effect.Effect<A, E>,
-  error: E,
-  policy: Schedule.Schedule<unknown, E, E2>
-): Effect.Effect<A, E | E2> => {
-  let first = true
-  return Effect.retry(
-    Effect.suspend(() => {
-      if (!first) return attempt
-      first = false
-      return Effect.fail(error)
-    }),
-    policy
-  )
-}
 
 let liveClock: Clock.Clock | undefined
 const MAX_TIMER_MILLIS = 2 ** 31 - 1

@@ -10,7 +10,7 @@ import type { SockudoValidationError } from "../Errors.ts"
 import { encode } from "../Signer.ts"
 import type { Limits } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./Events.ts"
+import type { MessageExtras } from "./EventSchemas.ts"
 import * as Pagination from "./Pagination.ts"
 
 /**

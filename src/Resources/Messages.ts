@@ -26,7 +26,7 @@ import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "..
 import type { QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./Events.ts"
+import type { MessageExtras } from "./EventSchemas.ts"
 import {
   type AppendOptions,
   type ClearField,

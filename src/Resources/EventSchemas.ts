@@ -1,0 +1,153 @@
+/**
+ * What publishing takes and answers: the options of `trigger`, `sendToUser` and `triggerBatch`,
+ * the batch events, the message extras, and the per-channel receipts with their response schemas.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * Attributes the server can report per channel in a publish response.
+ *
+ * @since 0.1.0
+ */
+export type PublishInfo = "user_count" | "subscription_count"
+
+/**
+ * `extras` of a Sockudo message (sent camelCase, as the server reads them). Delivered to
+ * Protocol V2 connections only.
+ *
+ * @since 0.1.0
+ */
+export interface MessageExtras {
+  /** Flat headers; `sockudo_*` names are reserved by the server. */
+  readonly headers?: Readonly<Record<string, string | number | boolean>> | undefined
+  /** Skip history, the recovery buffer and versioning. */
+  readonly ephemeral?: boolean | undefined
+  readonly echo?: boolean | undefined
+  /** Message-level dedupe key (only effective when connection recovery is off). */
+  readonly idempotencyKey?: string | undefined
+  /** A push notification payload sent to the channel's push subscribers. */
+  readonly push?: Readonly<Record<string, unknown>> | undefined
+  readonly ai?:
+    | {
+        readonly transport?: Readonly<Record<string, string>> | undefined
+        readonly codec?: Readonly<Record<string, string>> | undefined
+      }
+    | undefined
+}
+
+/**
+ * Options of one published event.
+ *
+ * @since 0.1.0
+ */
+export interface EventOptions {
+  /** Exclude this connection (`"1234.5678"`) from delivery. */
+  readonly socketId?: string | undefined
+  /** Ask for per-channel counts; switches the response to the per-channel form. */
+  readonly info?: ReadonlyArray<PublishInfo> | undefined
+  /** Client-chosen message identity; also the message-level dedupe key. */
+  readonly messageId?: string | undefined
+  readonly extras?: MessageExtras | undefined
+  /** Tag metadata for server-side filtering. */
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  /** `false` forces a full (non-delta) message. */
+  readonly delta?: boolean | undefined
+}
+
+/**
+ * Options of `trigger` and `sendToUser`.
+ *
+ * @since 0.1.0
+ */
+export interface TriggerOptions extends EventOptions {
+  /** Dedupe key of this publish (default: generated when `autoIdempotency` is on). */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * One event of a batch.
+ *
+ * @since 0.1.0
+ */
+export interface BatchEvent extends EventOptions {
+  readonly channel: string
+  readonly name: string
+  readonly data: unknown
+  /** This item's own dedupe key (shares the server's key space with `trigger` keys). */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * Options of `triggerBatch`.
+ *
+ * @since 0.1.0
+ */
+export interface BatchOptions {
+  /** Dedupe key of the whole batch (`X-Idempotency-Key`); default generated when `autoIdempotency` is on. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * What the server reports for one channel of a publish: the acknowledgement id, serials on
+ * versioned channels, and the counts that were asked for.
+ *
+ * @since 0.1.0
+ */
+export const ChannelReceipt = Schema.Struct({
+  acknowledgement_id: Schema.optionalKey(Schema.String),
+  message_serial: Schema.optionalKey(Schema.String),
+  history_serial: Schema.optionalKey(Schema.Number),
+  delivery_serial: Schema.optionalKey(Schema.Number),
+  version_serial: Schema.optionalKey(Schema.String),
+  user_count: Schema.optionalKey(Schema.Number),
+  subscription_count: Schema.optionalKey(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {}
+
+/**
+ * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`.
+ *
+ * @since 0.1.0
+ */
+export const TriggerResponse = Schema.Struct({
+  ok: Schema.optionalKey(Schema.Boolean),
+  channels: Schema.optionalKey(Schema.Record(Schema.String, ChannelReceipt))
+})
+
+/**
+ * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`.
+ *
+ * @since 0.1.0
+ */
+export const BatchResponse = Schema.Struct({
+  batch: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, ChannelReceipt)))
+})
+
+/**
+ * The result of `trigger` and `sendToUser`.
+ *
+ * @since 0.1.0
+ */
+export interface TriggerResult {
+  /** The idempotency key that was sent, if any: the same on every retry. */
+  readonly idempotencyKey: string | undefined
+  /** Per-channel receipts; empty unless `info` or `messageId` was given (or the channel is versioned). */
+  readonly channels: Readonly<Record<string, ChannelReceipt>>
+}
+
+/**
+ * The result of `triggerBatch`.
+ *
+ * @since 0.1.0
+ */
+export interface BatchResult {
+  readonly idempotencyKey: string | undefined
+  /** One entry per event, in order, keyed by the event's channel; empty when no event asked for info. */
+  readonly batch: ReadonlyArray<Readonly<Record<string, ChannelReceipt>>>
+}

@@ -1,0 +1,83 @@
+/**
+ * The retry policy of the request pipeline: which failures a request may be retried after, the
+ * per-call override of the configured backoff, the `Schedule` that honours `Retry-After`, and
+ * the retry that starts only after a first failure.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type { SockudoRequestError } from "./Errors.ts"
+import type { RetrySchedule } from "./SockudoConfig.ts"
+
+/**
+ * Which failures a request may be retried after.
+ * - `"retryable"`: every error whose `isRetryable` is true (transport, timeout, 5xx, 429).
+ *   For idempotent requests: reads, publishes with a key, mutations with an `op_id`.
+ * - `"rejected-only"`: only 429, which the rate limiter answers before the request is handled.
+ *   For requests that must not run twice.
+ *
+ * @since 0.1.0
+ */
+export type RetryMode = "retryable" | "rejected-only"
+
+/**
+ * A per-call override of the configured retry backoff:
+ * `effect.pipe(Http.withRetrySchedule(SockudoConfig.noRetries))`.
+ *
+ * @since 0.1.0
+ */
+export const RetryScheduleOverride = Context.Reference<RetrySchedule | undefined>(
+  "effect-sockudo/RetryScheduleOverride",
+  { defaultValue: () => undefined }
+)
+
+/**
+ * Runs `effect` (any SDK call) with another retry backoff.
+ *
+ * @since 0.1.0
+ */
+export const withRetrySchedule =
+  (schedule: RetrySchedule) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(effect, RetryScheduleOverride, schedule)
+
+/**
+ * The complete retry policy built from a backoff: retries only what `mode` allows and waits at
+ * least as long as the server's `Retry-After`.
+ *
+ * @since 0.1.0
+ */
+export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
+  backoff.pipe(
+    Schedule.setInputType<SockudoRequestError>(),
+    Schedule.while(({ input }) => (mode === "retryable" ? input.isRetryable : input._tag === "SockudoRateLimitError")),
+    Schedule.modifyDelay(({ duration, input }) => {
+      const retryAfter = input.retryAfter
+      return Effect.succeed(retryAfter === undefined ? duration : Duration.max(duration, retryAfter))
+    })
+  )
+
+/**
+ * `Effect.retry(attempt, policy)` after `attempt` already failed once with `error`: the schedule
+ * sees `error` first, exactly as if `Effect.retry` had run the first attempt itself.
+ *
+ * @since 0.1.0
+ */
+export const retryAfter = <A, E, E2>(
+  attempt: Effect.Effect<A, E>,
+  error: E,
+  policy: Schedule.Schedule<unknown, E, E2>
+): Effect.Effect<A, E | E2> => {
+  let first = true
+  return Effect.retry(
+    Effect.suspend(() => {
+      if (!first) return attempt
+      first = false
+      return Effect.fail(error)
+    }),
+    policy
+  )
+}
