@@ -9,6 +9,8 @@
  *
  * @since 0.1.0
  */
+import * as Result from "effect/Result"
+import { SockudoValidationError } from "./Errors.ts"
 import type { Limits } from "./SockudoConfig.ts"
 
 const CHANNEL = /^[A-Za-z0-9\-_=@,;.:#]+$/
@@ -134,3 +136,22 @@ export const toJson = (value: unknown): { readonly json: string } | { readonly e
     return { error: `cannot be serialised as JSON: ${e instanceof Error ? e.message : String(e)}` }
   }
 }
+
+/**
+ * The validation error of `field`; its message is the field name followed by `reason`.
+ *
+ * @since 0.1.0
+ */
+export const validationError = (operation: string, field: string, reason: string): SockudoValidationError =>
+  new SockudoValidationError({ operation, field, message: `${field} ${reason}` })
+
+/**
+ * {@link validationError} as a failed `Result`.
+ *
+ * @since 0.1.0
+ */
+export const invalid = (
+  operation: string,
+  field: string,
+  reason: string
+): Result.Result<never, SockudoValidationError> => Result.fail(validationError(operation, field, reason))

@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { Encryption } from "../Crypto.ts"
-import { type SockudoEncryptionError, type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
+import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
@@ -47,8 +47,7 @@ const emptyChannels: Readonly<Record<string, ChannelReceipt>> = {}
 const decodeTrigger = schemaDecoder(TriggerResponse)
 const decodeBatch = schemaDecoder(BatchResponse)
 
-const invalid = (operation: string, field: string, reason: string) =>
-  Result.fail(new SockudoValidationError({ operation, field, message: `${field} ${reason}` }))
+const { invalid } = Validation
 
 type Wire = Record<string, unknown>
 

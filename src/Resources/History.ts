@@ -231,11 +231,7 @@ const decodeState = schemaDecoder(HistoryState)
 const decodeReset = schemaDecoder(ResetResult)
 const decodePurge = schemaDecoder(PurgeResult)
 
-const paging: Pagination.Paging<HistoryPage, HistoryItem> = {
-  items: (page) => page.items,
-  hasMore: (page) => page.has_more,
-  next: (page) => page.next_cursor
-}
+const paging = Pagination.cursorPaging<HistoryPage>()
 
 /**
  * Builds the history operations.

@@ -61,11 +61,7 @@ const decodeMessage = schemaDecoder(MessageResponse)
 const decodeVersions = schemaDecoder(VersionsPage)
 const decodeMutation = schemaDecoder(MutationResponse)
 
-const versionPaging: Pagination.Paging<VersionsPage, VersionedMessage> = {
-  items: (page) => page.items,
-  hasMore: (page) => page.has_more,
-  next: (page) => page.next_cursor
-}
+const versionPaging = Pagination.cursorPaging<VersionsPage>()
 
 const { invalid, validationError } = Pagination
 

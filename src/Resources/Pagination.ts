@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import { SockudoValidationError } from "../Errors.ts"
 import type { Decoder } from "../Http.ts"
 
 /**
@@ -24,6 +23,24 @@ export interface Paging<P, A> {
   readonly hasMore: (page: P) => boolean
   readonly next: (page: P) => string | null | undefined
 }
+
+/**
+ * {@link Paging} of a page in the server's snake_case form (`items`, `has_more`, `next_cursor`),
+ * as history, presence history and message versions answer.
+ *
+ * @since 0.1.0
+ */
+export const cursorPaging = <
+  P extends {
+    readonly items: ReadonlyArray<unknown>
+    readonly has_more: boolean
+    readonly next_cursor?: string | null | undefined
+  }
+>(): Paging<P, P["items"][number]> => ({
+  items: (page) => page.items,
+  hasMore: (page) => page.has_more,
+  next: (page) => page.next_cursor
+})
 
 /**
  * Order of a paged read. The server also accepts aliases (`backwards`, `forwards`); the SDK
@@ -72,23 +89,11 @@ export const follow = <P, A, E, R>(
   )
 
 /**
- * The validation error of `field`; its message is the field name followed by `reason`.
+ * The validation error of `field` (from `Validation`, where every resource takes it).
  *
  * @since 0.1.0
  */
-export const validationError = (operation: string, field: string, reason: string): SockudoValidationError =>
-  new SockudoValidationError({ operation, field, message: `${field} ${reason}` })
-
-/**
- * {@link validationError} as a failed `Result`.
- *
- * @since 0.1.0
- */
-export const invalid = (
-  operation: string,
-  field: string,
-  reason: string
-): Result.Result<never, SockudoValidationError> => Result.fail(validationError(operation, field, reason))
+export { invalid, validationError } from "../Validation.ts"
 
 const isSafeInteger = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n)
 

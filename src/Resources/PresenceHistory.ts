@@ -219,11 +219,7 @@ const decodeState = schemaDecoder(PresenceHistoryState)
 const decodeReset = schemaDecoder(PresenceResetResult)
 const decodeSnapshot = schemaDecoder(PresenceSnapshot)
 
-const paging: Pagination.Paging<PresenceHistoryPage, PresenceHistoryItem> = {
-  items: (page) => page.items,
-  hasMore: (page) => page.has_more,
-  next: (page) => page.next_cursor
-}
+const paging = Pagination.cursorPaging<PresenceHistoryPage>()
 
 /**
  * Builds the presence history operations.

@@ -14,6 +14,7 @@ import { SockudoValidationError } from "../../Errors.ts"
 import { type Decoder, type Http, type PreparedBody, prepareBody } from "../../Http.ts"
 import type { QueryParam } from "../../Signer.ts"
 import type { SockudoConfig } from "../../SockudoConfig.ts"
+import { invalid } from "../../Validation.ts"
 import type { DeviceAccess, PageOptions, PushPage } from "./Common.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -36,8 +37,7 @@ const explain = (message: string) =>
  *
  * @since 0.1.0
  */
-export const invalid = (operation: string, field: string, reason: string) =>
-  Result.fail(new SockudoValidationError({ operation, field, message: `${field} ${reason}` }))
+export { invalid }
 
 /**
  * Checks caller input against a Schema; unknown fields are refused (they would be ignored by the server).
