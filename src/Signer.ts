@@ -220,27 +220,18 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
   const hmacKey = createSecretKey(secretBytes)
   const signRequest = preparedHmac(secretBytes)
   const authPrefix = `auth_key=${encode(key)}`
-  // Without caller params the signed query is the auth params alone, already in sorted order
-  // (auth_key < auth_timestamp < auth_version < body_md5); only the key's wire form may differ.
-  const signedPrefix = `auth_key=${key}&auth_timestamp=`
   return {
     key,
     signQuery(method, path, params, bodyMd5, timestampSeconds) {
       const timestamp = String(timestampSeconds)
-      let toSign: string
-      if (params.length === 0) {
-        toSign = `${method.toUpperCase()}\n${path}\n${signedPrefix}${timestamp}&auth_version=1.0`
-        if (bodyMd5 !== undefined) toSign += `&body_md5=${bodyMd5}`
-      } else {
-        const signed: Array<QueryParam> = [
-          ...params,
-          ["auth_key", key],
-          ["auth_timestamp", timestamp],
-          ["auth_version", "1.0"]
-        ]
-        if (bodyMd5 !== undefined) signed.push(["body_md5", bodyMd5])
-        toSign = stringToSign(method, path, signed)
-      }
+      const signed: Array<QueryParam> = [
+        ...params,
+        ["auth_key", key],
+        ["auth_timestamp", timestamp],
+        ["auth_version", "1.0"]
+      ]
+      if (bodyMd5 !== undefined) signed.push(["body_md5", bodyMd5])
+      const toSign = stringToSign(method, path, signed)
       const signature = signRequest(toSign)
       let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
       if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
