@@ -136,11 +136,12 @@ export const HistoryState = Schema.Struct({ channel: Schema.String, stream: Stre
 export interface HistoryState extends Schema.Schema.Type<typeof HistoryState> {}
 
 /**
- * `history.reset`: the stream was rotated (new `stream_id`) and its rows deleted.
+ * What a history and a presence history reset both answer: the old and new stream ids, who asked
+ * and why, and the bytes purged.
  *
  * @since 0.1.0
  */
-export const ResetResult = Schema.Struct({
+export const resetFields = {
   ok: Schema.Boolean,
   operation: Schema.Literal("reset"),
   channel: Schema.String,
@@ -148,8 +149,17 @@ export const ResetResult = Schema.Struct({
   requested_by: Schema.NullOr(Schema.String),
   previous_stream_id: Schema.NullOr(Schema.String),
   new_stream_id: Schema.String,
+  purged_bytes: Schema.Number
+}
+
+/**
+ * `history.reset`: the stream was rotated (new `stream_id`) and its rows deleted.
+ *
+ * @since 0.1.0
+ */
+export const ResetResult = Schema.Struct({
+  ...resetFields,
   purged_messages: Schema.Number,
-  purged_bytes: Schema.Number,
   stream: StreamInspection
 })
 

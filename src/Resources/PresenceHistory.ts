@@ -23,6 +23,7 @@ import {
   type ListOptions,
   type ResetOptions,
   rangeQuery,
+  resetFields,
   retainedFields,
   stateFields
 } from "./History.ts"
@@ -48,18 +49,23 @@ export const PresenceEventCause = Schema.Literals([
   "forced_disconnect"
 ])
 
+/** What a presence row and its stored event both say. */
+const presenceFields = {
+  stream_id: Schema.String,
+  serial: Schema.Number,
+  published_at_ms: Schema.Number,
+  event: PresenceEventKind,
+  cause: PresenceEventCause,
+  user_id: Schema.String
+}
+
 /**
  * The stored presence event, with the member's `user_info`.
  *
  * @since 0.1.0
  */
 export const PresenceEvent = Schema.Struct({
-  stream_id: Schema.String,
-  serial: Schema.Number,
-  published_at_ms: Schema.Number,
-  event: PresenceEventKind,
-  cause: PresenceEventCause,
-  user_id: Schema.String,
+  ...presenceFields,
   connection_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
   user_info: Schema.optionalKey(Schema.Unknown),
   dead_node_id: Schema.optionalKey(Schema.NullOr(Schema.String))
@@ -76,12 +82,7 @@ export interface PresenceEvent extends Schema.Schema.Type<typeof PresenceEvent> 
  * @since 0.1.0
  */
 export const PresenceHistoryItem = Schema.Struct({
-  stream_id: Schema.String,
-  serial: Schema.Number,
-  published_at_ms: Schema.Number,
-  event: PresenceEventKind,
-  cause: PresenceEventCause,
-  user_id: Schema.String,
+  ...presenceFields,
   connection_id: Schema.NullOr(Schema.String),
   dead_node_id: Schema.NullOr(Schema.String),
   payload_size_bytes: Schema.Number,
@@ -152,15 +153,8 @@ export interface PresenceHistoryState extends Schema.Schema.Type<typeof Presence
  * @since 0.1.0
  */
 export const PresenceResetResult = Schema.Struct({
-  ok: Schema.Boolean,
-  operation: Schema.Literal("reset"),
-  channel: Schema.String,
-  reason: Schema.String,
-  requested_by: Schema.NullOr(Schema.String),
-  previous_stream_id: Schema.NullOr(Schema.String),
-  new_stream_id: Schema.String,
+  ...resetFields,
   purged_events: Schema.Number,
-  purged_bytes: Schema.Number,
   stream: PresenceInspection
 })
 
