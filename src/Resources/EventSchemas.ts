@@ -126,7 +126,7 @@ export const TriggerResponse = Schema.Struct({
  * @since 0.1.0
  */
 export const BatchResponse = Schema.Struct({
-  batch: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, ChannelReceipt)))
+  batch: Schema.optionalKey(Schema.Array(ChannelReceipt))
 })
 
 /**
@@ -148,6 +148,10 @@ export interface TriggerResult {
  */
 export interface BatchResult {
   readonly idempotencyKey: string | undefined
-  /** One entry per event, in order, keyed by the event's channel; empty when no event asked for info. */
-  readonly batch: ReadonlyArray<Readonly<Record<string, ChannelReceipt>>>
+  /**
+   * One receipt per event, in order, for the event's channel (its first, when it has several):
+   * `{}` for an event that asked for no info or was skipped as a duplicate. Empty when no event
+   * asked for info.
+   */
+  readonly batch: ReadonlyArray<ChannelReceipt>
 }

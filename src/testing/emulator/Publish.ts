@@ -223,7 +223,7 @@ const processEvent = (app: AppRuntime, event: WireEvent, httpKey: string | undef
   if (name === undefined) return failed(apiError(400, "invalid_input", "Event name is required"))
   if (Names.byteLength(name) > app.limits.maxEventNameLength) {
     return failed(
-      apiError(400, "limit_exceeded", `Event name is too long. Max length is ${app.limits.maxEventNameLength}`)
+      apiError(400, "limit_exceeded", `Event name '${name}' exceeds maximum length of ${app.limits.maxEventNameLength}`)
     )
   }
   const data = deliveredData(event.data)
@@ -233,7 +233,7 @@ const processEvent = (app: AppRuntime, event: WireEvent, httpKey: string | undef
       apiError(
         413,
         "payload_too_large",
-        `Event payload size (${Names.byteLength(data)} bytes) exceeds limit of ${maxKb} KB`
+        `Event payload size (${Names.byteLength(data)} bytes) for event '${name}' exceeds limit (${maxKb}KB)`
       )
     )
   }
@@ -321,7 +321,7 @@ export const batchEvents = (request: ApiRequest, app: AppRuntime): Effect.Effect
       const claim = yield* Idempotency.claimOrWait(app.idempotency, "batch", batchKey, request.nowMs)
       if (claim._tag === "Answer") return claim.response
     }
-    const entries: Array<Record<string, Receipt>> = []
+    const entries: Array<Receipt | Record<string, never>> = []
     for (const item of items) {
       const itemKey = settings.enabled ? item.idempotency_key : undefined
       if (itemKey !== undefined && app.idempotency.claim("events", itemKey, request.nowMs)._tag !== "Claimed") {
@@ -332,7 +332,7 @@ export const batchEvents = (request: ApiRequest, app: AppRuntime): Effect.Effect
       if (result._tag === "Failed") return result.response
       if (itemKey !== undefined) app.idempotency.complete("events", itemKey, 1, request.nowMs)
       const receipt = result.channels[result.main]
-      entries.push(needsChannelInfo(item) && receipt !== undefined ? { [result.main]: receipt } : {})
+      entries.push(needsChannelInfo(item) && receipt !== undefined ? receipt : {})
     }
     const response = items.some(needsChannelInfo) ? { batch: entries } : {}
     if (batchKey !== undefined) app.idempotency.complete("batch", batchKey, response, request.nowMs)

@@ -81,8 +81,8 @@ layer(Live, { timeout: "30 seconds" })("every SDK method against the emulator on
         { channel: orders, name: "order.paid", data: "2", messageId: "m-2" },
         { channel: orders, name: "order.sent", data: "3" }
       ])
-      expect(batch.batch[0]![orders]).toMatchObject({ history_serial: 2, delivery_serial: 2 })
-      assert.isTrue(batch.batch[0]![orders]!.message_serial! > receipt.message_serial!)
+      expect(batch.batch[0]).toMatchObject({ history_serial: 2, delivery_serial: 2 })
+      assert.isTrue(batch.batch[0]!.message_serial! > receipt.message_serial!)
       expect(batch.batch[1]).toEqual({})
       yield* sockudo.sendToUser("u-9", "notice", { n: 1 })
       expect((yield* client.events()).map((m) => [m.channel, m.event, m.data])).toEqual([
