@@ -45,8 +45,16 @@ export const withRetrySchedule =
     Effect.provideService(effect, RetryScheduleOverride, schedule)
 
 /**
- * The complete retry policy built from a backoff: retries only what `mode` allows and waits at
- * least as long as the server's `Retry-After`.
+ * A rate limiter's `Retry-After` is the rest of its window in whole seconds, rounded down:
+ * Sockudo's answers `1` with 1.98 s left and `0` in the window's last second. A retry after a 429
+ * waits this much longer, so that it lands after the window, not inside it.
+ */
+const rateLimitRounding = Duration.seconds(1)
+
+/**
+ * The complete retry policy built from a backoff: retries only what `mode` allows, waits at
+ * least as long as the server's `Retry-After`, and after a 429 one second more (see
+ * {@link rateLimitRounding}).
  *
  * @since 0.1.0
  */
@@ -56,7 +64,9 @@ export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
     Schedule.while(({ input }) => (mode === "retryable" ? input.isRetryable : input._tag === "SockudoRateLimitError")),
     Schedule.modifyDelay(({ duration, input }) => {
       const retryAfter = input.retryAfter
-      return Effect.succeed(retryAfter === undefined ? duration : Duration.max(duration, retryAfter))
+      if (retryAfter === undefined) return Effect.succeed(duration)
+      const least = input._tag === "SockudoRateLimitError" ? Duration.sum(retryAfter, rateLimitRounding) : retryAfter
+      return Effect.succeed(Duration.max(duration, least))
     })
   )
 
