@@ -48,6 +48,7 @@ import {
 } from "./EmulatorService.ts"
 import * as Faults from "./Faults.ts"
 import * as Idempotency from "./Idempotency.ts"
+import * as Names from "./Names.ts"
 import * as Router from "./Router.ts"
 import { makeStores } from "./stores/index.ts"
 import { EmulatorServer, inProcessBaseUrl, layerHttpClient } from "./Transports.ts"
@@ -99,7 +100,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const features = { ...defaultFeatures, ...options.features, ...appOptions.features }
       const credentials = { id: appOptions.id, key: appOptions.key, secret: appOptions.secret }
       const appIdempotency = idempotencySettings(appOptions.idempotency, idempotency)
-      const stores = options.stores?.(credentials) ?? makeStores({ idempotencyTtlMs: appIdempotency.ttlMs })
+      const namespaces = new Map((appOptions.namespaces ?? []).map((ns) => [ns.name, ns]))
+      const annotationsEnabledFor = (channel: string) => {
+        const namespace = Names.namespaceOf(channel)
+        const override = namespace === undefined ? undefined : namespaces.get(namespace)?.annotationsEnabled
+        return override ?? appOptions.annotationsEnabled ?? true
+      }
+      const stores =
+        options.stores?.(credentials) ?? makeStores({ idempotencyTtlMs: appIdempotency.ttlMs, annotationsEnabledFor })
       const app = App.make(
         {
           credentials,

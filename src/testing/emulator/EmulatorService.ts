@@ -34,6 +34,13 @@ export interface AppOptions extends AppCredentials {
   readonly webhooks?: ReadonlyArray<Webhooks.WebhookTarget> | undefined
   /** Whether simulated clients may send client events. Default true. */
   readonly clientMessages?: boolean | undefined
+  /**
+   * The app's annotation policy (the server's `policy.channels.annotations_enabled`, which a
+   * namespace's `annotationsEnabled` overrides): `false` answers 403 `forbidden` while the
+   * `annotations` feature, the server's global switch, is on. Default true here (the server's
+   * default is false: set it there).
+   */
+  readonly annotationsEnabled?: boolean | undefined
 }
 
 /**

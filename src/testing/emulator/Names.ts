@@ -20,6 +20,8 @@ export interface Namespace {
   readonly maxChannelNameLength?: number | undefined
   /** Channel names of this namespace must match this pattern. */
   readonly channelNamePattern?: RegExp | undefined
+  /** Overrides the app's `annotationsEnabled` for this namespace's channels. */
+  readonly annotationsEnabled?: boolean | undefined
 }
 
 const TYPE_PREFIXES = [
