@@ -39,6 +39,15 @@ const knownGaps: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   soketi: {
     "channels.list user_count":
       "GET /channels ignores `info`: it always reports subscription_count and never user_count"
+  },
+  sockudo: {
+    "channels.list fresh":
+      "GET /channels answers from a cache for 300 s, not the 2 s its handler asks for: the memory cache driver " +
+      "ignores per-entry TTLs (cache.memory.ttl, default 300 s, applies to every entry), so an earlier answer " +
+      "for the same prefix and info is returned, and channels stay listed after their clients left",
+    "client_event user_id":
+      "client_event webhooks never carry user_id, also on presence channels (5.0.1 sends them from an async " +
+      "path that skips the member lookup)"
   }
 }
 
@@ -308,9 +317,13 @@ const scenarios: ReadonlyArray<{
       ]
       for (const [why, client] of refusals) {
         const error = await client.subscribeRefused(channel)
-        // The authorizer answered, so the refusal is the server's: it carries a status.
-        assert.equal(error.type, "AuthError", `${why}: ${JSON.stringify(error)}`)
-        assert.equal(typeof error.status, "number", `${why}: the server's refusal has a status`)
+        // The authorizer answered, so the refusal is the server's: soketi's subscription_error
+        // carries a status, Sockudo's pusher:error the code 4009.
+        if (error.type === "AuthError") {
+          assert.equal(typeof error.status, "number", `${why}: the server's refusal has a status`)
+        } else {
+          assert.deepStrictEqual([error.type, error.code], ["PusherError", 4009], `${why}: ${JSON.stringify(error)}`)
+        }
         t.note(`${why}: refused with ${JSON.stringify(error)}`)
       }
 
@@ -500,8 +513,12 @@ const scenarios: ReadonlyArray<{
       const privates = await sdk.run((s) => s.channels.list({ filterByPrefix: `private-s6-${run}` }))
       assert.deepStrictEqual(Object.keys(privates.channels), [priv])
 
-      const all = await sdk.run((s) => s.channels.list())
-      for (const channel of [pubA, pubB, presence, priv]) assert.ok(channel in all.channels, `${channel} is listed`)
+      // Unfiltered, on a server whose list is fresh (Sockudo's may be an answer cached by an
+      // earlier caller, so it is neither proof nor disproof there).
+      if (knownGaps[target.name]?.["channels.list fresh"] === undefined) {
+        const all = await sdk.run((s) => s.channels.list())
+        for (const channel of [pubA, pubB, presence, priv]) assert.ok(channel in all.channels, `${channel} is listed`)
+      }
 
       const presences = await sdk.run((s) =>
         s.channels.list({ filterByPrefix: `presence-s6-${run}`, info: ["user_count"] })
@@ -513,16 +530,25 @@ const scenarios: ReadonlyArray<{
       )
 
       for (const client of [c1, c2, c3]) client.disconnect()
-      await waitUntil(
-        "the channels to be gone after the clients left",
-        async () => {
-          const [pub, pres] = await Promise.all([
-            sdk.run((s) => s.channels.list({ filterByPrefix: `s6-${run}-`, info: ["subscription_count"] })),
-            sdk.run((s) => s.channels.list({ filterByPrefix: `presence-s6-${run}` }))
-          ])
-          return Object.keys(pub.channels).length === 0 && Object.keys(pres.channels).length === 0
-        },
-        5_000
+      await waitUntil("the channels to be vacated", async () => {
+        const [a, p] = await Promise.all([
+          sdk.run((s) => s.channels.get(pubA)),
+          sdk.run((s) => s.channels.get(presence))
+        ])
+        return !a.occupied && !p.occupied
+      })
+      await t.capability("channels.list fresh", () =>
+        waitUntil(
+          "the channels to be gone from the list after the clients left",
+          async () => {
+            const [pub, pres] = await Promise.all([
+              sdk.run((s) => s.channels.list({ filterByPrefix: `s6-${run}-`, info: ["subscription_count"] })),
+              sdk.run((s) => s.channels.list({ filterByPrefix: `presence-s6-${run}` }))
+            ])
+            return Object.keys(pub.channels).length === 0 && Object.keys(pres.channels).length === 0
+          },
+          5_000
+        )
       )
       const gone = await sdk.run((s) => s.channels.get(pubA, { info: ["subscription_count"] }))
       assert.equal(gone.occupied, false)
@@ -649,7 +675,11 @@ const scenarios: ReadonlyArray<{
         { name: "channel_vacated", _tag: "ChannelVacated", channel: priv }
       ]
       const key = (e: Record<string, unknown>) => JSON.stringify(Object.entries(e).sort(([a], [b]) => (a < b ? -1 : 1)))
-      const ours = (e: Record<string, unknown>) => e.channel === priv || e.channel === presence
+      // The event types e2e/run.sh configures; a server configured for more (Sockudo's suite also
+      // asks for subscription_count and message_version_created) sends others, tested elsewhere.
+      const types = new Set(["channel_occupied", "channel_vacated", "member_added", "member_removed", "client_event"])
+      const ours = (e: Record<string, unknown>) =>
+        (e.channel === priv || e.channel === presence) && types.has(e.name as string)
 
       let verified: Array<{ readonly delivery: Delivery; readonly webhook: Webhook.Webhook }> = []
       const verifyAll = async () => {
@@ -660,23 +690,32 @@ const scenarios: ReadonlyArray<{
         }
         return verified.flatMap((v) => v.webhook.events as ReadonlyArray<Record<string, unknown>>).filter(ours)
       }
+      // A client event's user_id is compared apart, as a capability of the server.
       const pickKnown = (e: Record<string, unknown>) => {
         const fields = ["name", "_tag", "channel", "user_id", "event", "data", "socket_id"]
-        return Object.fromEntries(fields.filter((f) => f in e).map((f) => [f, e[f]]))
+        return Object.fromEntries(
+          fields.filter((f) => f in e && !(f === "user_id" && e.name === "client_event")).map((f) => [f, e[f]])
+        )
       }
       await waitUntil(
         "every expected webhook",
         async () => {
           const got = new Set((await verifyAll()).map((e) => key(pickKnown(e))))
-          return expected.every((e) => got.has(key(e)))
+          return expected.every((e) => got.has(key(pickKnown(e))))
         },
-        10_000
+        15_000
       )
-      const events = (await verifyAll()).map(pickKnown)
+      const received = await verifyAll()
       assert.deepStrictEqual(
-        events.map(key).sort(),
-        expected.map(key).sort(),
+        received.map((e) => key(pickKnown(e))).sort(),
+        expected.map((e) => key(pickKnown(e))).sort(),
         "exactly the expected events, each once, verified and typed by the SDK"
+      )
+      await t.capability("client_event user_id", () =>
+        assert.deepStrictEqual(
+          received.filter((e) => e.name === "client_event").map((e) => e.user_id),
+          expected.filter((e) => e.name === "client_event").map((e) => e.user_id)
+        )
       )
       t.note(`${webhooks.deliveries.length} webhook deliveries during the run so far; all verified`)
 

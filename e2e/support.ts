@@ -117,10 +117,16 @@ export interface Received {
   readonly data: unknown
 }
 
+/**
+ * How a server refused a subscription: soketi sends `pusher:subscription_error` (pusher-js's
+ * `AuthError` with the `status`), Sockudo a connection-level `pusher:error` (a `PusherError`
+ * with the `code`, 4009) and no channel.
+ */
 export interface SubscriptionError {
   readonly type?: string
   readonly error?: string
   readonly status?: number
+  readonly code?: number
 }
 
 /**
@@ -235,18 +241,35 @@ export class Client {
   /** Subscribes and waits for the server's answer: resolves on success, rejects with the server's error. */
   subscribe(name: string): Promise<PusherChannel> {
     return new Promise((resolve, reject) => {
+      const errorsBefore = this.errors.length
       const channel = this.pusher.subscribe(name)
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no answer to subscribing to ${name}`)), 5_000)
-      channel.bind("pusher:subscription_succeeded", () => {
+      const refused = (error: SubscriptionError) => {
         clearTimeout(timer)
-        resolve(channel)
-      })
-      channel.bind("pusher:subscription_error", (error: SubscriptionError) => {
-        clearTimeout(timer)
+        clearInterval(poll)
         reject(
           Object.assign(new Error(`${this.name}: subscription to ${name} refused: ${JSON.stringify(error)}`), { error })
         )
+      }
+      const timer = setTimeout(() => {
+        clearInterval(poll)
+        reject(new Error(`${this.name}: no answer to subscribing to ${name}`))
+      }, 5_000)
+      // A refusal as a connection-level `pusher:error` (Sockudo) names no channel: one arriving
+      // while this subscription is pending is its answer.
+      const poll = setInterval(() => {
+        const error = this.errors.slice(errorsBefore).find((e) => (e as { type?: string }).type === "PusherError") as
+          | { readonly type: string; readonly data?: { readonly code?: number; readonly message?: string } }
+          | undefined
+        if (error !== undefined) {
+          refused({ type: error.type, code: error.data?.code ?? 0, error: error.data?.message ?? "" })
+        }
+      }, 10)
+      channel.bind("pusher:subscription_succeeded", () => {
+        clearTimeout(timer)
+        clearInterval(poll)
+        resolve(channel)
       })
+      channel.bind("pusher:subscription_error", refused)
       this.track(channel)
     })
   }
