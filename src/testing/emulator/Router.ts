@@ -1,7 +1,8 @@
 /**
  * The emulator's HTTP front, on `effect/http`'s `HttpRouter`: every route mounted under
- * `/apps/:appId` (case-sensitive, no trailing-slash or duplicate-slash normalisation, path
- * parameters percent-decoded), 404 `404 NOT FOUND` in plain text for unknown paths, an empty 405
+ * `/apps/:appId` (case-sensitive; one trailing slash stripped, as the server does, before routing
+ * and signature checks; no duplicate-slash normalisation; path parameters percent-decoded), 404
+ * `404 NOT FOUND` in plain text for unknown paths, an empty 405
  * for a known path with another method, and for each API request, in order: injected faults,
  * rate limiting, signature verification (section 2.1), the body extractor's rejections
  * (section 1.4), the route, and `Connection: close` on the answer.
@@ -89,6 +90,17 @@ const RawTarget = Context.Reference<string | undefined>("effect-sockudo/testing/
 const withoutFragment = (url: string): string => {
   const hash = url.indexOf("#")
   return hash === -1 ? url : url.slice(0, hash)
+}
+
+/**
+ * The target with one trailing slash stripped from its path (not from `/`), as the server does
+ * before routing and before checking the signature: `/apps/x/events/` is `/apps/x/events`, and
+ * it is that path the request must be signed over.
+ */
+const withoutTrailingSlash = (target: string): string => {
+  const q = target.indexOf("?")
+  const path = q === -1 ? target : target.slice(0, q)
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) + (q === -1 ? "" : target.slice(q)) : target
 }
 
 /**
@@ -310,7 +322,7 @@ export const make = (
 
     const routed = router.asHttpEffect()
     return HttpServerRequest.HttpServerRequest.use((request) => {
-      const target = withoutFragment(request.url)
+      const target = withoutTrailingSlash(withoutFragment(request.url))
       const matchable = routable(target)
       return routed.pipe(
         Effect.provideService(RawTarget, target),

@@ -327,12 +327,24 @@ describe("POST /batch_events", () => {
 })
 
 describe("routing", () => {
-  it.effect("answers 404 text for unknown paths and trailing slashes, 405 empty for other methods", () =>
+  it.effect("answers 404 text for unknown paths, 405 empty for other methods", () =>
     Effect.gen(function* () {
       expect(yield* raw("GET", "/nope")).toMatchObject({ status: 404, text: "404 NOT FOUND" })
-      expect(yield* signed("POST", "/apps/app-id/events/", { body: "{}" })).toMatchObject({ status: 404 })
       expect(yield* signed("GET", "/Apps/app-id/channels")).toMatchObject({ status: 404 })
       expect(yield* signed("GET", "/apps/app-id/events")).toMatchObject({ status: 405, text: "" })
+    }).pipe(provide())
+  )
+
+  it.effect("strips one trailing slash before routing and before checking the signature", () =>
+    Effect.gen(function* () {
+      const body = JSON.stringify({ name: "e", channel: "orders", data: "1" })
+      const stripped = yield* signed("POST", "/apps/app-id/events/", { body, signPath: "/apps/app-id/events" })
+      expect(stripped).toMatchObject({ status: 200, json: { ok: true } })
+      const signedWithSlash = yield* signed("POST", "/apps/app-id/events/", { body })
+      expect(signedWithSlash).toMatchObject({ status: 401, json: { code: "auth_failed", error: "Invalid API signature" } })
+      expect(yield* signed("POST", "/apps/app-id/events//", { body, signPath: "/apps/app-id/events/" })).toMatchObject({
+        status: 404
+      })
     }).pipe(provide())
   )
 
