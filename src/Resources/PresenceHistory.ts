@@ -51,8 +51,6 @@ export const PresenceEventCause = Schema.Literals([
 
 /** What a presence row and its stored event both say. */
 const presenceFields = {
-  stream_id: Schema.String,
-  serial: Schema.Number,
   published_at_ms: Schema.Number,
   event: PresenceEventKind,
   cause: PresenceEventCause,
@@ -60,15 +58,22 @@ const presenceFields = {
 }
 
 /**
- * The stored presence event, with the member's `user_info`.
+ * The stored presence event, with the member's `user_info`. Its form depends on where the
+ * server keeps presence history: its own store gives `stream_id` and `serial`, the durable
+ * history store (Sockudo's choice whenever history is on) gives `dedupe_key` instead; the
+ * row around it always carries the stream id and serial.
  *
  * @since 0.1.0
  */
 export const PresenceEvent = Schema.Struct({
+  stream_id: Schema.optionalKey(Schema.String),
+  serial: Schema.optionalKey(Schema.Number),
   ...presenceFields,
   connection_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
   user_info: Schema.optionalKey(Schema.Unknown),
-  dead_node_id: Schema.optionalKey(Schema.NullOr(Schema.String))
+  dead_node_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** What the server dedupes the change by, e.g. `member_added:<app>:<channel>:<user>:<socket>`. */
+  dedupe_key: Schema.optionalKey(Schema.String)
 })
 
 /**
@@ -82,6 +87,8 @@ export interface PresenceEvent extends Schema.Schema.Type<typeof PresenceEvent> 
  * @since 0.1.0
  */
 export const PresenceHistoryItem = Schema.Struct({
+  stream_id: Schema.String,
+  serial: Schema.Number,
   ...presenceFields,
   connection_id: Schema.NullOr(Schema.String),
   dead_node_id: Schema.NullOr(Schema.String),

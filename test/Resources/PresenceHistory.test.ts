@@ -68,6 +68,21 @@ const removedByCleanup = {
   }
 } as const
 
+/** A row as Sockudo 5.0.1 answers when presence history lives in the durable history store. */
+const durable = {
+  ...item,
+  presence_event: {
+    published_at_ms: 1710000000000,
+    event: "member_added",
+    cause: "join",
+    user_id: "u1",
+    connection_id: "123.456",
+    user_info: { name: "Ada" },
+    dead_node_id: null,
+    dedupe_key: "member_added:app-id:presence-room:u1:123.456"
+  }
+} as const
+
 const page = (items: ReadonlyArray<unknown>, hasMore: boolean, next: string | null) => ({
   items,
   direction: "newest_first",
@@ -160,6 +175,14 @@ describe("presenceHistory.list", () => {
       })
       assert.deepStrictEqual(result.stream_state, streamState)
     }).pipe(Effect.provide(layer(() => SockudoTest.json(200, page([item, removedByCleanup], false, null)))))
+  )
+
+  it.effect("decodes the durable store's presence_event: no stream_id or serial, a dedupe_key", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const result = yield* s.presenceHistory.list("presence-room")
+      assert.deepStrictEqual(result.items, [durable])
+    }).pipe(Effect.provide(layer(() => SockudoTest.json(200, page([durable], false, null)))))
   )
 
   it.effect("presence history disabled (422) is a SockudoClientError", () =>
