@@ -68,19 +68,12 @@ const removedByCleanup = {
   }
 } as const
 
+const { stream_id: _streamId, serial: _serial, ...storedEvent } = item.presence_event
+
 /** A row as Sockudo 5.0.1 answers when presence history lives in the durable history store. */
 const durable = {
   ...item,
-  presence_event: {
-    published_at_ms: 1710000000000,
-    event: "member_added",
-    cause: "join",
-    user_id: "u1",
-    connection_id: "123.456",
-    user_info: { name: "Ada" },
-    dead_node_id: null,
-    dedupe_key: "member_added:app-id:presence-room:u1:123.456"
-  }
+  presence_event: { ...storedEvent, dedupe_key: "member_added:app-id:presence-room:u1:123.456" }
 } as const
 
 const page = (items: ReadonlyArray<unknown>, hasMore: boolean, next: string | null) => ({

@@ -107,7 +107,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         return override ?? appOptions.annotationsEnabled ?? true
       }
       const stores =
-        options.stores?.(credentials) ?? makeStores({ idempotencyTtlMs: appIdempotency.ttlMs, annotationsEnabledFor })
+        options.stores?.(credentials) ??
+        makeStores({
+          idempotencyTtlMs: appIdempotency.ttlMs,
+          annotationsEnabledFor,
+          presenceHistoryInHistoryStore: options.features?.history ?? defaultFeatures.history
+        })
       const app = App.make(
         {
           credentials,

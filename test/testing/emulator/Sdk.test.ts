@@ -220,6 +220,12 @@ layer(Live, { timeout: "30 seconds" })("every SDK method against the emulator on
         [3, "member_removed", "1", "disconnect"]
       ])
       expect(page.items[1]!.connection_id).toBe(two.socketId)
+      // History is on, so presence history lives in the history store, as on Sockudo.
+      expect(page.items[1]!.presence_event).toMatchObject({
+        user_id: "2",
+        dedupe_key: `member_added:app-id:${channel}:2:${two.socketId}`
+      })
+      expect(page.items[1]!.presence_event.serial).toBeUndefined()
       const streamed = yield* Stream.runCollect(sockudo.presenceHistory.stream(channel, { limit: 1 }))
       expect(Array.from(streamed, (i) => i.serial)).toEqual([3, 2, 1])
       const state = yield* sockudo.presenceHistory.state(channel)

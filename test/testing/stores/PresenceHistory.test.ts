@@ -84,6 +84,42 @@ describe("presence history store", () => {
     expect(page.stream_state.recovery_allowed).toBeUndefined()
   })
 
+  it("records a removal without the member's user_info, as the server does", () => {
+    const p = setup()
+    p.change("member_added", "u1", 1, { userInfo: { name: "Ada" } })
+    p.change("member_removed", "u1", 2, { userInfo: { name: "Ada" }, cause: "disconnect" })
+    const [, removed] = body(p.get(`/channels/${ROOM}/presence/history?direction=oldest_first`)).items
+    expect(removed.presence_event.user_info).toBeNull()
+  })
+
+  it("kept in the history store (history on server-wide): dedupe_key instead of stream id and serial", () => {
+    const own = setup()
+    const kept = setup({}, { inHistoryStore: true })
+    for (const p of [own, kept]) {
+      p.change("member_added", "u1", 1, { userInfo: { name: "Ada" } })
+      p.change("member_removed", "u1", 2, { cause: "disconnect" })
+    }
+    const read = (p: typeof own, query = "") =>
+      body(p.get(`/channels/${ROOM}/presence/history?direction=oldest_first${query}`))
+    const [plain] = read(own).items
+    const [added, removed] = read(kept).items
+    const { stream_id: _streamId, serial: _serial, ...fields } = plain.presence_event
+    expect(added).toMatchObject({ stream_id: "stream-1", serial: 1, connection_id: "1.1" })
+    expect(added.presence_event).toEqual({ ...fields, dedupe_key: `member_added:app-id:${ROOM}:u1:1.1` })
+    expect(added.payload_size_bytes).toBe(Buffer.byteLength(JSON.stringify(added.presence_event)))
+    expect(removed.presence_event.dedupe_key).toBe(`member_removed:app-id:${ROOM}:u1:2.1:_`)
+    // Its cursors expire in the history store's words.
+    const cursor = read(kept, "&limit=1").next_cursor
+    kept.post(`/channels/${ROOM}/presence/history/reset`, {
+      confirm_channel: ROOM,
+      confirm_operation: "reset",
+      reason: "r"
+    })
+    expect(kept.get(`/channels/${ROOM}/presence/history?direction=oldest_first&cursor=${cursor}`)).toEqual(
+      envelope(400, "invalid_input", "Expired history cursor: channel stream changed")
+    )
+  })
+
   it("does not record a repeated edge (a second member_added without a removal)", () => {
     const p = setup()
     p.change("member_added", "u1", 1)

@@ -54,6 +54,18 @@ export interface PresenceHistoryOptions {
   readonly maxPageSize?: number | undefined
   /** Fresh stream ids; default random UUIDs. */
   readonly newId?: IdSource | undefined
+  /**
+   * Keep presence history in the durable history store, as Sockudo does whenever history is on
+   * server-wide: each `presence_event` then carries a `dedupe_key` instead of its stream id and
+   * serial, and an expired cursor is refused in history's words. Default `false`.
+   */
+  readonly inHistoryStore?: boolean | undefined
+}
+
+/** What the server dedupes a change by: `<event>:<app>:<channel>:<user>:<socket>`, a removal with `:<dead node or _>`. */
+const dedupeKey = (change: PresenceChange, appId: string): string => {
+  const key = `${change.event}:${appId}:${change.channel}:${change.userId}:${change.socketId}`
+  return change.event === "member_removed" ? `${key}:_` : key
 }
 
 /**
@@ -102,7 +114,8 @@ export const makePresenceHistoryStore = (options: PresenceHistoryOptions = {}): 
     streamOf,
     maxPageSize: () => options.maxPageSize ?? 100,
     newId,
-    onReset: (stream) => stream.latestByUser.clear()
+    onReset: (stream) => stream.latestByUser.clear(),
+    keptIn: options.inHistoryStore ? "history" : undefined
   }
 
   return {
@@ -212,17 +225,19 @@ export const makePresenceHistoryStore = (options: PresenceHistoryOptions = {}): 
       if (stream.latestByUser.get(change.userId)?.event === change.event) return
       const serial = stream.nextSerial
       stream.nextSerial += 1
-      const payload = {
-        stream_id: stream.streamId,
-        serial,
+      const fields = {
         published_at_ms: change.atMs,
         event: change.event,
         cause: change.cause,
         user_id: change.userId,
         connection_id: change.socketId,
-        user_info: change.userInfo ?? null,
+        // The server records a member's info when it joins, not when it leaves.
+        user_info: change.event === "member_removed" ? null : (change.userInfo ?? null),
         dead_node_id: null
       }
+      const payload = options.inHistoryStore
+        ? { ...fields, dedupe_key: dedupeKey(change, app.appId) }
+        : { stream_id: stream.streamId, serial, ...fields }
       const sizeBytes = jsonByteLength(payload)
       stream.rows.push({
         streamId: stream.streamId,

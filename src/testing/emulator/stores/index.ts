@@ -45,6 +45,8 @@ export interface StoresOptions extends MessageStateOptions {
   readonly presenceHistoryRetention?: PresenceHistoryOptions["retention"]
   /** `presence_history.max_page_size`; default 100. */
   readonly presenceHistoryMaxPageSize?: number | undefined
+  /** History is on server-wide, so presence history lives in its store (see `PresenceHistoryOptions`). */
+  readonly presenceHistoryInHistoryStore?: boolean | undefined
   /** `versioned_messages.max_page_size` (versions and annotation lists); default 100. */
   readonly versionsMaxPageSize?: number | undefined
   /** Per-channel annotation policy (403 when `false`); default every channel. */
@@ -74,7 +76,8 @@ export const makeStores = (options: StoresOptions = {}): ReadonlyArray<Store> =>
     makePresenceHistoryStore({
       retention: options.presenceHistoryRetention,
       maxPageSize: options.presenceHistoryMaxPageSize,
-      newId: options.newId
+      newId: options.newId,
+      inHistoryStore: options.presenceHistoryInHistoryStore
     }),
     makePushStore({ newId: options.newId })
   ]

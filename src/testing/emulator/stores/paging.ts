@@ -76,7 +76,8 @@ export interface Page<R> {
 
 /**
  * Reads one page of a (possibly absent) stream after retention has been applied: rejects expired
- * cursors, filters by bounds and cursor position, and builds the next cursor when more remain.
+ * cursors (naming the stream `expiredKind` when it is kept in another kind's store), filters by
+ * bounds and cursor position, and builds the next cursor when more remain.
  *
  * @since 0.1.0
  */
@@ -85,7 +86,8 @@ export const readPage = <R extends StreamRow>(
   appId: string,
   channel: string,
   stream: Stream<R> | undefined,
-  request: PageRequest
+  request: PageRequest,
+  expiredKind: StreamKind = kind
 ): Page<R> => {
   const retained = retainedOf(stream)
   if (stream === undefined) {
@@ -93,7 +95,7 @@ export const readPage = <R extends StreamRow>(
   }
   const { bounds, cursor, direction, limit } = request
   if (cursor !== undefined) {
-    const expired = `Expired ${kind} cursor`
+    const expired = `Expired ${expiredKind} cursor`
     if (cursor.stream_id !== stream.streamId) invalid(`${expired}: channel stream changed`)
     if (retained.oldest_available_serial !== null && cursor.serial < retained.oldest_available_serial) {
       invalid(`${expired}: cursor points before retained history`)

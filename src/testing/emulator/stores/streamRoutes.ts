@@ -40,6 +40,8 @@ export interface StreamAccess<R extends StreamRow, S extends Stream<R>> {
   readonly newId: IdSource
   /** Clears what the store keeps beside the rows when the stream is reset. */
   readonly onReset?: ((stream: S) => void) | undefined
+  /** The store whose words an expired cursor is refused with, when it is not `kind`'s own. */
+  readonly keptIn?: StreamKind | undefined
 }
 
 const counted = (kind: StreamKind, what: "retained" | "purged"): string =>
@@ -132,7 +134,7 @@ export const pagedRead = <R extends StreamRow, S extends Stream<R>>(
   const stream = access.streamOf(channel, request.nowMs)
   const pageRequest = { direction, limit, cursor, bounds: query.bounds }
   validatePageRequest(kind, app.appId, channel, pageRequest)
-  const page = readPage(kind, app.appId, channel, stream, pageRequest)
+  const page = readPage(kind, app.appId, channel, stream, pageRequest, access.keptIn)
   return { channel, direction, limit, bounds: query.bounds, stream, page }
 }
 
