@@ -120,6 +120,11 @@ let scenarios = 0
 export interface ScenarioOptions {
   /** Compare the webhooks the scenario's names produced (wait for them in the scenario). */
   readonly webhooks?: boolean
+  /**
+   * Also compare every client's frames whose event matches, protocol frames included (by default
+   * only application events are compared), e.g. `/^sockudo(_internal)?:message/`.
+   */
+  readonly frames?: RegExp
   readonly timeout?: number
 }
 
@@ -134,7 +139,9 @@ export const differential = (
   options: ScenarioOptions = {}
 ): void => {
   const number = ++scenarios
-  const forms: Partial<Record<"sockudo" | "emulator", ReturnType<typeof normalForm> & { webhooks: unknown }>> = {}
+  const forms: Partial<
+    Record<"sockudo" | "emulator", ReturnType<typeof normalForm> & { webhooks: unknown; frames: unknown }>
+  > = {}
   describe(title, () => {
     for (const kind of ["sockudo", "emulator"] as const) {
       it(`on ${kind === "sockudo" ? "Sockudo" : "the emulator"}`, { timeout: options.timeout ?? 30_000 }, async () => {
@@ -145,7 +152,20 @@ export const differential = (
           await closeSession(record)
         }
         const form = normalForm(record)
-        forms[kind] = { ...form, webhooks: options.webhooks ? sortedEvents(session.webhooks(), form.names) : [] }
+        const frames = options.frames
+        forms[kind] = {
+          ...form,
+          webhooks: options.webhooks ? sortedEvents(session.webhooks(), form.names) : [],
+          frames:
+            frames === undefined
+              ? []
+              : record.clients.map((c) =>
+                  normalizeJson(
+                    c.frames().filter((f) => frames.test(f.event)),
+                    form.names
+                  )
+                )
+        }
       })
     }
     it("the emulator answered as Sockudo did", () => {
@@ -155,6 +175,7 @@ export const differential = (
       const differences = [
         ...diffExchanges(a.exchanges, b.exchanges),
         ...diff("client events", a.clients, b.clients),
+        ...diff("client frames", a.frames, b.frames),
         ...diff("webhooks", a.webhooks, b.webhooks)
       ]
       const known = knownDifferences()

@@ -31,6 +31,9 @@ const volatileKey = (key: string): boolean =>
   /cursor$/i.test(key) ||
   /^(deviceIdentityToken|tokenHash|publishId|deadLetterId|batchId|eventId|messageId|message_id|id)$/.test(key)
 
+/** Keys whose values embed a socket id: `<event>:<app>:<channel>:<user>:<socket>[:...]`. */
+const embedsSocketId = (key: string): boolean => key === "dedupe_key"
+
 const volatileString = (value: string): boolean => UUID.test(value) || SERIAL.test(value) || SOCKET_ID.test(value)
 
 const typeTag = (value: unknown): string => (Array.isArray(value) ? "<array>" : `<${typeof value}>`)
@@ -54,6 +57,7 @@ export const normalizeJson = (value: unknown, names: Names, key?: string): unkno
   }
   if (typeof value === "string") {
     if (volatileString(value)) return typeTag(value)
+    if (key !== undefined && embedsSocketId(key)) return replaceNames(value.replace(/\d+\.\d+/g, "<socket_id>"), names)
     // A JSON document inside a string (event data, cache entries): normalised as JSON.
     if ((value.startsWith("{") || value.startsWith("[")) && value.length > 1) {
       try {

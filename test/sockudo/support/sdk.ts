@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as HttpClient from "effect/http/HttpClient"
-import type * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
@@ -78,6 +78,20 @@ export const recordingHttpClient = (recorder: Recorder): Layer.Layer<HttpClient.
     )
   ).pipe(Layer.provide(layerUndici))
 
+/** What a server answered to `Sdk.raw`. */
+export interface RawResponse {
+  readonly status: number
+  readonly body: unknown
+}
+
+const parsed = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
 /** The SDK for one app of one server. */
 export interface Sdk {
   readonly app: App
@@ -88,6 +102,16 @@ export interface Sdk {
   readonly fail: <A, E>(f: (sockudo: Sockudo.Service) => Effect.Effect<A, E>) => Promise<E>
   /** Runs an operation; resolves with its exit. */
   readonly exit: <A, E>(f: (sockudo: Sockudo.Service) => Effect.Effect<A, E>) => Promise<Exit.Exit<A, unknown>>
+  /**
+   * Sends a request the SDK's operations would refuse to send (signed by `signedUrl`, recorded
+   * like theirs); `body` is sent as given. Resolves with the status and the parsed JSON body (or
+   * the text when it is not JSON).
+   */
+  readonly raw: (
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    options?: { readonly query?: Readonly<Record<string, string | number>>; readonly body?: string }
+  ) => Promise<RawResponse>
   readonly runtime: ManagedRuntime.ManagedRuntime<Sockudo.Sockudo, unknown>
   readonly dispose: () => Promise<void>
 }
@@ -119,14 +143,30 @@ export const makeSdk = (
     )
   )
   const use = <A, E>(f: (sockudo: Sockudo.Service) => Effect.Effect<A, E>) => Sockudo.Sockudo.use(f)
+  const rawClient = ManagedRuntime.make(recordingHttpClient(recorder))
   return {
     app,
     baseUrl,
     run: (f) => runtime.runPromise(use(f)),
     fail: (f) => runtime.runPromise(Effect.flip(use(f))),
     exit: (f) => runtime.runPromiseExit(use(f)),
+    raw: async (method, path, options = {}) => {
+      const url = await runtime.runPromise(use((sdk) => sdk.signedUrl(method, path, options.query, options.body)))
+      const request = HttpClientRequest.make(method)(url).pipe(
+        options.body === undefined ? (r) => r : HttpClientRequest.bodyText(options.body, "application/json")
+      )
+      return rawClient.runPromise(
+        Effect.flatMap(
+          HttpClient.HttpClient.use((client) => client.execute(request)),
+          (response) => Effect.map(response.text, (text) => ({ status: response.status, body: parsed(text) }))
+        )
+      )
+    },
     runtime,
-    dispose: () => runtime.dispose()
+    dispose: async () => {
+      await runtime.dispose()
+      await rawClient.dispose()
+    }
   }
 }
 
