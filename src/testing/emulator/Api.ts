@@ -134,7 +134,12 @@ export interface AppHandle {
     channel: string,
     event: string,
     data: string,
-    options?: { readonly extras?: Readonly<Record<string, unknown>> | undefined; readonly exceptSocketId?: string }
+    options?: {
+      readonly extras?: Readonly<Record<string, unknown>> | undefined
+      readonly exceptSocketId?: string
+      /** Fields set over the frame's own (a versioned message's `name`, `user_id`); `undefined` leaves one out. */
+      readonly frame?: Readonly<Record<string, unknown>> | undefined
+    }
   ) => void
   /** Queues a webhook event (section 9.3 shape, without `time_ms`) if webhooks are configured. */
   readonly webhook: (event: Readonly<Record<string, unknown>>) => void

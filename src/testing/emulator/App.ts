@@ -132,7 +132,7 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
     features: config.features,
     limits: config.limits,
     broadcast: (channel, event, data, options) => {
-      hub.publish(channel, event, data, options?.extras, options?.exceptSocketId, outbox.nowMs)
+      hub.publish(channel, event, data, options?.extras, options?.exceptSocketId, outbox.nowMs, options?.frame)
     },
     webhook: (event) => outbox.webhooks.push({ app: self(), event, atMs: outbox.nowMs }),
     isConnected: (socketId) => hub.connections.has(socketId),

@@ -80,6 +80,11 @@ export interface Connection {
   readonly unsubscribe: (channel: string) => Effect.Effect<void>
   /** Sends a client event (`client-...`) to the channel's other subscribers. */
   readonly trigger: (channel: string, event: string, data: unknown) => Effect.Effect<void, EmulatorClientError>
+  /**
+   * A Protocol V2 presence update (`sockudo:presence_update`) on a presence channel the
+   * connection is a member of: its new `user_info`, told to the channel's V2 connections.
+   */
+  readonly presenceUpdate: (channel: string, userInfo: unknown) => Effect.Effect<void, EmulatorClientError>
   readonly disconnect: Effect.Effect<void>
   /** Every message received, protocol messages (`pusher:...`, `pusher_internal:...`) included. */
   readonly received: Effect.Effect<ReadonlyArray<ReceivedMessage>>
@@ -157,8 +162,13 @@ export const connect = (
       unsubscribe: (channel) => run((nowMs) => app.hub.unsubscribe(state, channel, nowMs, "disconnect")),
       trigger: (channel, event, data) =>
         Effect.flatMap(
-          run(() => app.hub.clientEvent(state, channel, event, data)),
+          run((nowMs) => app.hub.clientEvent(state, channel, event, data, nowMs)),
           orFail("trigger")
+        ),
+      presenceUpdate: (channel, userInfo) =>
+        Effect.flatMap(
+          run((nowMs) => app.hub.presenceUpdate(state, channel, userInfo, nowMs)),
+          orFail("presenceUpdate")
         ),
       disconnect: run((nowMs) =>
         app.hub.close(state, { code: 1000, reason: "client disconnected" }, nowMs, "disconnect")

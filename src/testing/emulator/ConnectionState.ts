@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Limits, PresenceChange } from "./Api.ts"
+import type { Limits, PresenceChange, PublishedEvent } from "./Api.ts"
 import type * as Names from "./Names.ts"
 import type { AppCredentials } from "./Verify.ts"
 
@@ -55,6 +55,13 @@ export interface HubOutput {
   readonly presence: (change: PresenceChange) => void
   /** The last connection of `userId` left a presence channel (the delayed `member_removed`). */
   readonly memberLeft: (channel: string, userId: string) => void
+  /** The last subscriber unsubscribed from `channel` (the delayed `channel_vacated`). */
+  readonly emptied: (channel: string) => void
+  /**
+   * A client event, handed to the stores as a publish (history, versioned messages); true when
+   * a store delivered it to the channel's connections itself.
+   */
+  readonly publish: (event: PublishedEvent) => boolean
 }
 
 /**
@@ -114,7 +121,7 @@ export interface ChannelState {
  */
 export interface CacheEntry {
   readonly event: string
-  readonly data: string
+  readonly data: unknown
   readonly expiresAtMs: number
 }
 

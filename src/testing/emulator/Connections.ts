@@ -33,6 +33,12 @@ const json = (value: unknown) => JSON.stringify(value)
  */
 export const cacheTtlMs = 3_600_000
 
+/** Events the server sends to Protocol V2 connections only. */
+const v2Only = /^sockudo(_internal)?:/
+
+/** The annotation events only a subscription with the `ANNOTATION_SUBSCRIBE` mode receives. */
+const annotationEvent = "sockudo_internal:annotation"
+
 /**
  * The connections and channels of one app.
  *
@@ -256,10 +262,19 @@ export class Hub {
     data: string,
     extras: Readonly<Record<string, unknown>> | undefined,
     exceptSocketId: string | undefined,
-    nowMs: number
+    nowMs: number,
+    frame?: Readonly<Record<string, unknown>>
   ): number {
     if (Names.isCache(channel)) this.cache.set(channel, { event, data, expiresAtMs: nowMs + cacheTtlMs })
-    return this.send(channel, { event, channel, data, ...(extras === undefined ? {} : { extras }) }, exceptSocketId)
+    const message: Record<string, unknown> = {
+      event,
+      channel,
+      data,
+      ...frame,
+      ...(extras === undefined ? {} : { extras })
+    }
+    for (const key of Object.keys(message)) if (message[key] === undefined) delete message[key]
+    return this.send(channel, message as unknown as ReceivedMessage, exceptSocketId)
   }
 
   private send(channel: string, message: ReceivedMessage, exceptSocketId?: string): number {
@@ -274,6 +289,9 @@ export class Hub {
     let delivered = 0
     for (const conn of targets) {
       if (conn.socketId === exceptSocketId) continue
+      if (conn.protocol === 1 && v2Only.test(message.event)) continue
+      // No simulated subscription can ask for the ANNOTATION_SUBSCRIBE mode.
+      if (message.event === annotationEvent) continue
       if (conn.protocol === 1 && message.extras !== undefined) {
         const { extras: _, ...v1 } = message
         conn.received.push(v1)

@@ -88,10 +88,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       client,
       fibers
     )
-    const outbox: App.Outbox = { nowMs: 0, webhooks: [], memberLeft: [] }
+    const outbox: App.Outbox = { nowMs: 0, webhooks: [], memberLeft: [], emptied: [] }
     const faults = new Faults.Faults()
     const log: Array<Router.RequestLogEntry> = []
     const removalDelay = Duration.fromInputUnsafe(options.memberRemovedDelay ?? "3 seconds")
+    const vacatedDelay = Duration.fromInputUnsafe(options.channelVacatedDelay ?? "3 seconds")
     const idempotency = idempotencySettings(options.idempotency, Idempotency.defaults)
     const settings: App.SharedSettings = { channelListCacheMs: millis(options.channelListCacheTtl, 0) }
 
@@ -146,25 +147,49 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     const drain: Effect.Effect<void> = Effect.suspend(() => {
       const hooks = outbox.webhooks.splice(0)
       const left = outbox.memberLeft.splice(0)
-      if (hooks.length === 0 && left.length === 0) return Effect.void
-      const removal = (entry: (typeof left)[number]) =>
-        Effect.andThen(
-          Effect.sleep(removalDelay),
-          Effect.suspend(() =>
-            entry.app.hub.isMember(entry.channel, entry.userId)
-              ? Effect.void
-              : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                  sender.enqueue(
-                    entry.app.webhook,
-                    { name: "member_removed", channel: entry.channel, user_id: entry.userId },
-                    now
-                  )
-                )
+      const emptied = outbox.emptied.splice(0)
+      if (hooks.length === 0 && left.length === 0 && emptied.length === 0) return Effect.void
+      /** Sends `event` after `delay` if `still` holds then, in the background. */
+      const later = (
+        delay: Duration.Duration,
+        app: App.AppRuntime,
+        still: () => boolean,
+        event: Readonly<Record<string, unknown>>
+      ) =>
+        FiberSet.run(
+          fibers,
+          Effect.andThen(
+            Effect.sleep(delay),
+            Effect.suspend(() =>
+              still()
+                ? Effect.flatMap(Clock.currentTimeMillis, (now) => sender.enqueue(app.webhook, event, now))
+                : Effect.void
+            )
           )
         )
       return Effect.andThen(
         Effect.forEach(hooks, (h) => sender.enqueue(h.app.webhook, h.event, h.atMs), { discard: true }),
-        Effect.forEach(left, (entry) => FiberSet.run(fibers, removal(entry)), { discard: true })
+        Effect.andThen(
+          Effect.forEach(
+            left,
+            ({ app, channel, userId }) =>
+              later(removalDelay, app, () => !app.hub.isMember(channel, userId), {
+                name: "member_removed",
+                channel,
+                user_id: userId
+              }),
+            { discard: true }
+          ),
+          Effect.forEach(
+            emptied,
+            ({ app, channel }) =>
+              later(vacatedDelay, app, () => app.hub.subscriptionCount(channel) === 0, {
+                name: "channel_vacated",
+                channel
+              }),
+            { discard: true }
+          )
+        )
       )
     })
 

@@ -79,6 +79,11 @@ export interface Options {
   readonly webhookClient?: HttpClient.HttpClient | undefined
   /** How long after the last connection of a member leaves `member_removed` is sent. Default 3 s. */
   readonly memberRemovedDelay?: Duration.Input | undefined
+  /**
+   * How long after the last subscriber unsubscribes `channel_vacated` is sent, if the channel is
+   * still empty then. Default 3 s. (A closing connection's channels are reported vacated at once.)
+   */
+  readonly channelVacatedDelay?: Duration.Input | undefined
   /** How long `GET /channels` answers from a cache. Default 0 (the server caches for 2 s). */
   readonly channelListCacheTtl?: Duration.Input | undefined
   /**

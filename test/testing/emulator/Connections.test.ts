@@ -315,4 +315,49 @@ describe("protocol versions", () => {
       expect(yield* v2.events()).toEqual([{ event: "e", channel: "a", data: "d", extras: { headers: { h: 1 } } }])
     }).pipe(test())
   )
+
+  it.effect("sends versioned-message and annotation events to V2 connections only, and no single annotations", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const v1 = yield* emulator.connect({ protocol: 1 })
+      const v2 = yield* emulator.connect()
+      for (const c of [v1, v2]) yield* c.subscribe("chat")
+      const receipt = yield* sockudo.trigger("chat", "said", "hi", { info: [] })
+      const serial = receipt.channels["chat"]?.message_serial ?? ""
+      yield* sockudo.messages.update("chat", serial, { data: "hi!", clientId: "ada" })
+      yield* sockudo.messages.append("chat", serial, "?")
+      yield* sockudo.messages.update("chat", serial, { clearFields: ["data"] })
+      yield* sockudo.annotations.publish("chat", serial, { type: "views:total.v1" })
+      const seen = (c: Emulator.Connection) =>
+        Effect.map(c.received, (frames) =>
+          frames
+            .filter((m) => m.channel === "chat" && !/subscription_succeeded/.test(m.event))
+            .map((m) => {
+              const { event, data, name, user_id } = m as unknown as Readonly<Record<string, unknown>>
+              return { event, data, name, user_id, hasData: "data" in m }
+            })
+        )
+      const said = { event: "said", data: "hi", name: undefined, user_id: undefined, hasData: true }
+      expect(yield* seen(v1)).toEqual([said])
+      // An append carries its fragment; a mutation names the message and its last known client.
+      expect(yield* seen(v2)).toEqual([
+        said,
+        { event: "sockudo:message.update", data: "hi!", name: "said", user_id: "ada", hasData: true },
+        { event: "sockudo:message.append", data: "?", name: "said", user_id: "ada", hasData: true },
+        { event: "sockudo:message.update", data: undefined, name: "said", user_id: "ada", hasData: false },
+        {
+          event: "sockudo_internal:message",
+          data: JSON.stringify({
+            action: "message.summary",
+            serial,
+            annotations: { summary: { "views:total.v1": { total: 1 } } }
+          }),
+          name: undefined,
+          user_id: undefined,
+          hasData: true
+        }
+      ])
+    }).pipe(test({ features: { history: true, versionedMessages: true, annotations: true } }))
+  )
 })

@@ -35,8 +35,13 @@ const lastSummary = (broadcasts: ReturnType<typeof setup>["broadcasts"], type: s
 describe("annotations store", () => {
   it("publish answers the annotation serial; list is camelCase, ascending, id only on creates, absent optionals omitted", () => {
     const a = setup()
+    // Sockudo 5.0.1 cannot read any annotation data (its body decoder refuses every value but null).
+    expect(a.publish({ type: "reactions:distinct.v1", name: "like", clientId: "u1", data: { e: 1 } })).toEqual({
+      status: 422,
+      text: "Failed to deserialize the JSON body into the target type: data: invalid type: newtype struct, expected a valid json"
+    })
     const like = body(
-      a.publish({ type: "reactions:distinct.v1", name: "like", clientId: "u1", data: { e: 1 }, encoding: "json" })
+      a.publish({ type: "reactions:distinct.v1", name: "like", clientId: "u1", data: null, encoding: "json" })
     )
     expect(like.annotationSerial).toMatch(/^\d{20}:node:\d{20}$/)
     const total = body(a.publish({ type: "views:total.v1" }))
@@ -57,7 +62,6 @@ describe("annotations store", () => {
           type: "reactions:distinct.v1",
           name: "like",
           clientId: "u1",
-          data: { e: 1 },
           encoding: "json",
           timestamp: T0
         },
@@ -140,7 +144,7 @@ describe("annotations store", () => {
 
   it("lists by type with a limit and from_serial (exclusive) cursor; bad limits and serials are 400s", () => {
     const a = setup()
-    const serials = [1, 2, 3].map((n) => body(a.publish({ type: "v:total.v1", data: n })).annotationSerial as string)
+    const serials = [1, 2, 3].map(() => body(a.publish({ type: "v:total.v1" })).annotationSerial as string)
     a.publish({ type: "r:flag.v1", clientId: "u1" })
     const first = body(a.list("?type=v:total.v1"))
     expect(first).toMatchObject({ limit: 2, hasMore: true, nextCursor: serials[1] })

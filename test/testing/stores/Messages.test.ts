@@ -81,8 +81,7 @@ describe("messages store", () => {
       m.mutate(serial, "update", {
         name: "edited",
         extras: { headers: { k: "v" } },
-        client_id: "u1",
-        metadata: { a: 1 }
+        client_id: "u1"
       })
     )
     expect(updated).toMatchObject({
@@ -104,7 +103,7 @@ describe("messages store", () => {
       data: "hello",
       extras: { headers: { k: "v" } },
       serial: 3,
-      version: { serial: updated.version_serial, client_id: "u1", metadata: { a: 1 }, timestamp_ms: T0 + 10 }
+      version: { serial: updated.version_serial, client_id: "u1", timestamp_ms: T0 + 10 }
     })
     const cleared = body(m.mutate(serial, "update", { clear_fields: ["extras", "name"] }))
     expect(cleared.version_serial > updated.version_serial).toBe(true)
@@ -113,6 +112,17 @@ describe("messages store", () => {
     expect(after.name).toBeUndefined()
     expect(after.data).toBe("hello")
     expect(publishOk(m.stores, m.app, { channel: "chat", name: "n" }).delivery_serial).toBe(5)
+  })
+
+  it("refuses any metadata, as Sockudo 5.0.1 cannot read one (422); null is read as absent", () => {
+    const m = setup()
+    const serial = m.create()
+    expect(m.mutate(serial, "update", { name: "x", metadata: { a: 1 } })).toEqual({
+      status: 422,
+      text: "Failed to deserialize the JSON body into the target type: metadata: invalid type: newtype struct, expected a valid json"
+    })
+    expect(m.mutate(serial, "delete", { metadata: "why" })).toMatchObject({ status: 422 })
+    expect(m.mutate(serial, "update", { name: "x", metadata: null })).toMatchObject({ status: 200 })
   })
 
   it("rejects empty updates, duplicate or contradictory clear_fields and unknown fields to clear", () => {
@@ -242,20 +252,20 @@ describe("messages store", () => {
     const serial = m.create()
     m.broadcasts.length = 0
     m.webhooks.length = 0
-    const appended = body(m.mutate(serial, "append", { data: "!" }))
+    const appended = body(m.mutate(serial, "append", { data: "!", client_id: "u1" }))
+    // An append is delivered as its fragment (append_mode=delta), without the internal fragment header.
     expect(m.broadcasts).toEqual([
       {
         channel: "chat",
         event: "sockudo:message.append",
-        data: "hello!",
+        data: "!",
         extras: {
           headers: {
             sockudo_action: "message.append",
             sockudo_message_serial: serial,
             sockudo_version_serial: appended.version_serial,
             sockudo_version_timestamp_ms: T0 + 10,
-            sockudo_history_serial: 1,
-            sockudo_append_fragment: "!"
+            sockudo_history_serial: 1
           }
         },
         exceptSocketId: undefined
@@ -269,6 +279,12 @@ describe("messages store", () => {
         version_serial: appended.version_serial,
         action: "message.append"
       }
+    ])
+    body(m.mutate(serial, "update", { clear_fields: ["data"] }))
+    // The frame names the message and the last client that changed it; cleared data is left out.
+    expect(m.frames).toEqual([
+      { event: "sockudo:message.append", frame: { data: "!", name: "said", user_id: "u1" } },
+      { event: "sockudo:message.update", frame: { data: undefined, name: "said", user_id: "u1" } }
     ])
   })
 })

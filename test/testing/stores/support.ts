@@ -26,6 +26,8 @@ export interface Broadcast {
 export interface FakeApp {
   readonly app: AppHandle
   readonly broadcasts: Array<Broadcast>
+  /** The `frame` option of each broadcast that gave one. */
+  readonly frames: Array<{ readonly event: string; readonly frame: Readonly<Record<string, unknown>> }>
   readonly webhooks: Array<Readonly<Record<string, unknown>>>
   /** Opens a simulated connection, optionally signed in as `userId`. */
   readonly connect: (socketId: string, userId?: string) => void
@@ -44,6 +46,7 @@ export const fakeApp = (
   options: { readonly features?: Partial<Features>; readonly limits?: Partial<Limits>; readonly appId?: string } = {}
 ): FakeApp => {
   const broadcasts: Array<Broadcast> = []
+  const frames: FakeApp["frames"] = []
   const webhooks: Array<Readonly<Record<string, unknown>>> = []
   const sockets = new Map<string, string | undefined>()
   const app: AppHandle = {
@@ -52,6 +55,7 @@ export const fakeApp = (
     limits: { maxChannelNameLength: 200, maxEventNameLength: 200, maxHistoryPageSize: 100, ...options.limits },
     broadcast: (channel, event, data, extra) => {
       broadcasts.push({ channel, event, data, extras: extra?.extras, exceptSocketId: extra?.exceptSocketId })
+      if (extra?.frame !== undefined) frames.push({ event, frame: extra.frame })
     },
     webhook: (event) => {
       webhooks.push(event)
@@ -59,7 +63,7 @@ export const fakeApp = (
     isConnected: (socketId) => sockets.has(socketId),
     userOf: (socketId) => sockets.get(socketId)
   }
-  return { app, broadcasts, webhooks, connect: (socketId, userId) => sockets.set(socketId, userId) }
+  return { app, broadcasts, frames, webhooks, connect: (socketId, userId) => sockets.set(socketId, userId) }
 }
 
 /** Deterministic ids: `<prefix>-1`, `<prefix>-2`, ... */

@@ -80,7 +80,7 @@ const decodeMutation = (request: ApiRequest, action: Mutation["action"]): Mutati
     clientId: body.optionalString("client_id"),
     socketId: body.optionalString("socket_id"),
     description: body.optionalString("description"),
-    metadata: body.optionalValue("metadata"),
+    metadata: body.unreadableValue("metadata"),
     opId: body.optionalString("op_id")
   }
 }
@@ -133,6 +133,10 @@ const resolveActor = (m: Mutation, app: AppHandle): string | undefined => {
   }
   return actor ?? m.clientId
 }
+
+/** Who a mutation's broadcast names as its `user_id`: the latest version's client id, else an earlier one's. */
+const publisherOf = (chain: VersionChain): string | undefined =>
+  chain.versions.findLast((version) => version.clientId !== undefined)?.clientId
 
 const patched = <A>(current: A, replacement: A | undefined, clear: boolean): A | undefined =>
   clear ? undefined : replacement !== undefined ? replacement : current
@@ -212,7 +216,13 @@ const mutate = (state: MessageState, action: Mutation["action"]) => (request: Ap
     version_serial: record.versionSerial,
     action: `message.${action}`
   })
-  app.broadcast(channel, `sockudo:message.${action}`, wireData(record.data), { extras: runtimeExtras(record) })
+  // An append reaches V2 connections as its fragment (the server's default `append_mode=delta`).
+  const delivered = action === "append" ? appendFragment : record.data
+  const wire = delivered === undefined ? undefined : wireData(delivered)
+  app.broadcast(channel, `sockudo:message.${action}`, wire ?? "", {
+    extras: runtimeExtras(record),
+    frame: { data: wire, name: record.name, user_id: publisherOf(chain) }
+  })
   return ok(mutationResponse(channel, rawSerial, record, "applied"))
 }
 

@@ -182,6 +182,15 @@ export class Body {
   optionalValue(key: string): unknown {
     return this.present(key)
   }
+
+  /**
+   * A field Sockudo 5.0.1 cannot read: an `Option<sonic_rs::Value>` behind the framework's
+   * serde_json extractor, which refuses every value but `null` (read as absent).
+   */
+  unreadableValue(key: string): undefined {
+    if (this.present(key) !== undefined) this.error(`${key}: invalid type: newtype struct, expected a valid json`)
+    return undefined
+  }
 }
 
 /**
