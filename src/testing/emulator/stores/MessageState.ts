@@ -145,9 +145,6 @@ export const runtimeExtras = (record: VersionRecord): Record<string, unknown> =>
     sockudo_version_timestamp_ms: record.timestampMs,
     sockudo_history_serial: record.historySerial
   }
-  if (record.action === "append" && record.appendFragment !== undefined) {
-    headers["sockudo_append_fragment"] = record.appendFragment
-  }
   return { ...record.extras, headers }
 }
 
