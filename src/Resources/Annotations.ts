@@ -50,7 +50,10 @@ export interface PublishOptions {
   readonly socketId?: string | undefined
   /** A positive count, for `multiple` (default 1). */
   readonly count?: number | undefined
-  /** Any JSON, sent as is. */
+  /**
+   * Any JSON, sent as is. Sockudo 5.0.1 refuses every value with a 422 (its body decoder cannot
+   * read one); leave it out against that server.
+   */
   readonly data?: unknown
   readonly encoding?: string | undefined
 }

@@ -45,7 +45,10 @@ export interface MutationOptions {
   /** Act as this connection, with its capabilities and signed-in identity, instead of as the app. */
   readonly socketId?: string | undefined
   readonly description?: string | undefined
-  /** Any JSON, recorded on the version. */
+  /**
+   * Any JSON, recorded on the version. Sockudo 5.0.1 refuses every value with a 422 (its body
+   * decoder cannot read one); leave it out against that server.
+   */
   readonly metadata?: unknown
   /** Dedupe key of this mutation, 1 to 64 bytes (default: generated when `autoIdempotency` is on). */
   readonly opId?: string | undefined
