@@ -98,6 +98,8 @@ export interface PublishedEvent {
   readonly name: string
   /** The delivered string: `data` verbatim when it was a JSON string, else its compact JSON. */
   readonly data: string
+  /** A client event's data as the client sent it (any JSON value): what its receivers get. */
+  readonly value?: unknown
   readonly socketId?: string | undefined
   readonly messageId?: string | undefined
   readonly extras?: Readonly<Record<string, unknown>> | undefined
@@ -133,7 +135,7 @@ export interface AppHandle {
   readonly broadcast: (
     channel: string,
     event: string,
-    data: string,
+    data: unknown,
     options?: {
       readonly extras?: Readonly<Record<string, unknown>> | undefined
       readonly exceptSocketId?: string
@@ -143,6 +145,11 @@ export interface AppHandle {
   ) => void
   /** Queues a webhook event (section 9.3 shape, without `time_ms`) if webhooks are configured. */
   readonly webhook: (event: Readonly<Record<string, unknown>>) => void
+  /**
+   * Hands an event to the app's stores as a publish (history, a message version, its webhook);
+   * true when a store delivered it to the channel's connections. Absent: nothing records it.
+   */
+  readonly publish?: ((event: PublishedEvent) => boolean) | undefined
   /** Whether `socketId` is an open simulated connection of this app. */
   readonly isConnected: (socketId: string) => boolean
   /** The signed-in user id of a simulated connection, if any. */

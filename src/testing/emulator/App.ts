@@ -6,7 +6,16 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
-import type { ApiRequest, ApiResponse, AppHandle, Features, Limits, PresenceChange, Store } from "./Api.ts"
+import type {
+  ApiRequest,
+  ApiResponse,
+  AppHandle,
+  Features,
+  Limits,
+  PresenceChange,
+  PublishedEvent,
+  Store
+} from "./Api.ts"
 import { Hub } from "./Connections.ts"
 import * as Idempotency from "./Idempotency.ts"
 import type { Namespace } from "./Names.ts"
@@ -50,6 +59,8 @@ export interface Outbox {
     readonly atMs: number
   }>
   readonly memberLeft: Array<{ readonly app: AppRuntime; readonly channel: string; readonly userId: string }>
+  /** Channels the last subscriber unsubscribed from (the delayed `channel_vacated`). */
+  readonly emptied: Array<{ readonly app: AppRuntime; readonly channel: string }>
 }
 
 /**
@@ -111,6 +122,15 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
   const namespaces = new Map(config.namespaces.map((ns) => [ns.name, ns]))
   let app: AppRuntime | undefined
   const self = (): AppRuntime => app!
+  /** Hands an event to the stores as a publish; true when one of them delivered it (a versioned channel). */
+  const publish = (event: PublishedEvent): boolean => {
+    let delivered = false
+    for (const store of config.stores) {
+      const result = store.onPublish?.(event, self().handle)
+      if (result !== undefined && !("status" in result) && result.message_serial !== undefined) delivered = true
+    }
+    return delivered
+  }
   const hub = new Hub(
     {
       credentials: config.credentials,
@@ -124,7 +144,9 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
       presence: (change: PresenceChange) => {
         for (const store of config.stores) store.onPresence?.(change, self().handle)
       },
-      memberLeft: (channel, userId) => outbox.memberLeft.push({ app: self(), channel, userId })
+      memberLeft: (channel, userId) => outbox.memberLeft.push({ app: self(), channel, userId }),
+      emptied: (channel) => outbox.emptied.push({ app: self(), channel }),
+      publish: (event) => publish(event)
     }
   )
   const handle: AppHandle = {
@@ -135,6 +157,7 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
       hub.publish(channel, event, data, options?.extras, options?.exceptSocketId, outbox.nowMs, options?.frame)
     },
     webhook: (event) => outbox.webhooks.push({ app: self(), event, atMs: outbox.nowMs }),
+    publish,
     isConnected: (socketId) => hub.connections.has(socketId),
     userOf: (socketId) => hub.connections.get(socketId)?.user?.id,
     channelNameError: (channel) => Names.channelNameError(channel, config.limits.maxChannelNameLength, namespaces)

@@ -33,6 +33,9 @@ const json = (value: unknown) => JSON.stringify(value)
  */
 export const cacheTtlMs = 3_600_000
 
+/** The largest `user_info` of a presence update, as JSON bytes. */
+const presenceUpdateMaxBytes = 1024
+
 /** Events the server sends to Protocol V2 connections only. */
 const v2Only = /^sockudo(_internal)?:/
 
@@ -184,8 +187,23 @@ export class Hub {
     }
   }
 
-  /** Leaves a channel; `cause` is what presence history records. */
+  /**
+   * Leaves a channel; `cause` is what presence history records. As on the server, an unsubscribe
+   * reports the new subscription count (not for presence channels) and leaves `channel_vacated`
+   * to a check 3 s later, while a closing connection's channels get neither count: the ones it
+   * leaves empty are reported vacated at once.
+   */
   unsubscribe(conn: ConnectionState, channel: string, nowMs: number, cause: PresenceChange["cause"]): void {
+    this.leave(conn, channel, nowMs, cause, false)
+  }
+
+  private leave(
+    conn: ConnectionState,
+    channel: string,
+    nowMs: number,
+    cause: PresenceChange["cause"],
+    closing: boolean
+  ): void {
     const state = this.channels.get(channel)
     if (!conn.channels.has(channel) || state === undefined) return
     const member = conn.channels.get(channel)
@@ -213,40 +231,80 @@ export class Hub {
         this.out.memberLeft(channel, member.userId)
       }
     }
-    if (!Names.isPresence(channel)) {
+    if (!closing && !Names.isPresence(channel)) {
       this.out.webhook({ name: "subscription_count", channel, subscription_count: state.sockets.size })
     }
     if (state.sockets.size === 0) {
       this.channels.delete(channel)
-      this.out.webhook({ name: "channel_vacated", channel })
+      if (closing) this.out.webhook({ name: "channel_vacated", channel })
+      else this.out.emptied(channel)
     }
   }
 
   /** Closes a connection: it leaves every channel, then reads `closed`. */
   close(conn: ConnectionState, info: CloseInfo, nowMs: number, cause: PresenceChange["cause"]): void {
     if (conn.closed !== undefined) return
-    for (const channel of [...conn.channels.keys()]) this.unsubscribe(conn, channel, nowMs, cause)
+    for (const channel of [...conn.channels.keys()]) this.leave(conn, channel, nowMs, cause, true)
     conn.closed = info
     this.connections.delete(conn.socketId)
   }
 
-  /** A client event sent by a simulated client; returns the server's refusal, if any. */
-  clientEvent(conn: ConnectionState, channel: string, event: string, data: unknown): string | undefined {
+  /**
+   * A client event sent by a simulated client; returns the server's refusal, if any. The stores
+   * take it as a publish (history, a message version), and neither its frames nor its webhook
+   * carry the sender's `user_id`, on presence channels either: Sockudo 5.0.1 adds none.
+   */
+  clientEvent(conn: ConnectionState, channel: string, event: string, data: unknown, nowMs: number): string | undefined {
     if (conn.closed !== undefined) return "the connection is closed"
     if (!this.settings.clientMessages) return "Client events are not enabled for this app"
     if (!event.startsWith("client-")) return "Client event names must start with 'client-'"
     if (!Names.needsAuth(channel)) return "Client events are only allowed on private and presence channels"
     if (!conn.channels.has(channel)) return `The connection is not subscribed to ${channel}`
-    const member = conn.channels.get(channel)
-    const userId = Names.isPresence(channel) ? member?.userId : undefined
-    this.send(channel, { event, channel, data, ...(userId === undefined ? {} : { user_id: userId }) }, conn.socketId)
-    this.out.webhook({
-      name: "client_event",
+    const delivered = this.out.publish({
       channel,
-      event,
-      data,
-      socket_id: conn.socketId,
-      ...(userId === undefined ? {} : { user_id: userId })
+      name: event,
+      data: typeof data === "string" ? data : json(data),
+      value: data,
+      socketId: conn.socketId,
+      publishedAtMs: nowMs
+    })
+    if (!delivered) this.send(channel, { event, channel, data }, conn.socketId)
+    this.out.webhook({ name: "client_event", channel, event, data, socket_id: conn.socketId })
+    return undefined
+  }
+
+  /**
+   * A Protocol V2 `sockudo:presence_update`: the member's new `user_info`, told to the channel's
+   * V2 connections (the sender included) and to webhooks and presence history. Subscribers who
+   * join later still get the `user_info` the member joined with, as on the server. Returns the
+   * server's refusal, if any.
+   */
+  presenceUpdate(conn: ConnectionState, channel: string, userInfo: unknown, nowMs: number): string | undefined {
+    if (conn.closed !== undefined) return "the connection is closed"
+    if (conn.protocol !== 2) return "presence_update requires protocol V2"
+    if (userInfo === undefined) return "presence_update data field is required"
+    if (!Names.isPresence(channel)) return "presence_update requires a presence channel"
+    if (new TextEncoder().encode(json(userInfo)).length > presenceUpdateMaxBytes) {
+      return "presence_update data exceeds 1024 bytes"
+    }
+    const member = conn.channels.get(channel)
+    const state = this.channels.get(channel)
+    if (member === undefined || state === undefined) return "presence_update requires active membership"
+    this.out.webhook({ name: "member_updated", channel, user_id: member.userId, user_info: userInfo })
+    const frame = {
+      event: "sockudo_internal:presence_update",
+      channel,
+      data: json({ user_id: member.userId, user_info: userInfo })
+    }
+    for (const other of state.sockets.values()) if (other.protocol === 2) other.received.push(frame)
+    this.out.presence({
+      channel,
+      event: "member_updated",
+      userId: member.userId,
+      userInfo,
+      socketId: conn.socketId,
+      cause: "join",
+      atMs: nowMs
     })
     return undefined
   }
@@ -259,7 +317,7 @@ export class Hub {
   publish(
     channel: string,
     event: string,
-    data: string,
+    data: unknown,
     extras: Readonly<Record<string, unknown>> | undefined,
     exceptSocketId: string | undefined,
     nowMs: number,

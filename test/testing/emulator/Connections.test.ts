@@ -205,16 +205,14 @@ describe("users", () => {
 })
 
 describe("client events", () => {
-  it.effect("reach the channel's other subscribers, with user_id on presence channels", () =>
+  it.effect("reach the channel's other subscribers as sent, without the sender's user_id on presence channels", () =>
     Effect.gen(function* () {
       const emulator = yield* Emulator.Emulator
       const a = yield* emulator.connect()
       const b = yield* emulator.connect()
       for (const c of [a, b]) yield* c.subscribe("presence-chat", { member: { user_id: c === a ? "ua" : "ub" } })
       yield* a.trigger("presence-chat", "client-typing", { on: true })
-      expect(yield* b.events()).toEqual([
-        { event: "client-typing", channel: "presence-chat", data: { on: true }, user_id: "ua" }
-      ])
+      expect(yield* b.events()).toEqual([{ event: "client-typing", channel: "presence-chat", data: { on: true } }])
       expect(yield* a.events()).toEqual([])
       const refusals = [
         a.trigger("presence-chat", "typing", 1),
@@ -225,6 +223,24 @@ describe("client events", () => {
     }).pipe(test())
   )
 
+  it.effect("are stored like a publish: in history and, on a versioned channel, as a message version", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const a = yield* emulator.connect({ protocol: 1 })
+      const b = yield* emulator.connect({ protocol: 1 })
+      for (const c of [a, b]) yield* c.subscribe("private-chat")
+      yield* a.trigger("private-chat", "client-typing", { on: true })
+      expect(yield* b.events()).toEqual([{ event: "client-typing", channel: "private-chat", data: { on: true } }])
+      const { items } = yield* sockudo.history.list("private-chat")
+      expect(items).toHaveLength(1)
+      const message = items[0]!.message as { readonly message_serial: string }
+      expect(message).toMatchObject({ name: "client-typing", data: { on: true }, action: "create" })
+      const serial = message.message_serial
+      expect((yield* sockudo.messages.get("private-chat", serial)).item).toMatchObject({ data: { on: true } })
+    }).pipe(test({ features: { history: true, versionedMessages: true } }))
+  )
+
   it.effect("are refused when the app disables them", () =>
     Effect.gen(function* () {
       const c = yield* (yield* Emulator.Emulator).connect()
@@ -232,6 +248,53 @@ describe("client events", () => {
       const error = yield* Effect.flip(c.trigger("private-a", "client-x", 1))
       assert.strictEqual(error.message, "Client events are not enabled for this app")
     }).pipe(test({ apps: [{ ...Emulator.defaultApp, clientMessages: false }] }))
+  )
+})
+
+describe("presence updates", () => {
+  it.effect("tell the channel's Protocol V2 connections, the sender too; later joiners see the joined user_info", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const a = yield* emulator.connect({ protocol: 2 })
+      const b = yield* emulator.connect({ protocol: 2 })
+      const v1 = yield* emulator.connect({ protocol: 1 })
+      yield* a.subscribe("presence-desk", { member: { user_id: "ua", user_info: { n: 1 } } })
+      yield* b.subscribe("presence-desk", { member: { user_id: "ub" } })
+      yield* v1.subscribe("presence-desk", { member: { user_id: "uc" } })
+      yield* a.presenceUpdate("presence-desk", { status: "away" })
+      const update = {
+        event: "sockudo_internal:presence_update",
+        channel: "presence-desk",
+        data: JSON.stringify({ user_id: "ua", user_info: { status: "away" } })
+      }
+      for (const c of [a, b])
+        expect((yield* c.received).filter((m) => m.event.endsWith("presence_update"))).toEqual([update])
+      expect((yield* v1.received).filter((m) => m.event.endsWith("presence_update"))).toEqual([])
+      const later = yield* emulator.connect({ protocol: 1 })
+      yield* later.subscribe("presence-desk", { member: { user_id: "ud" } })
+      const joined = (yield* later.received).find((m) => m.event === "pusher_internal:subscription_succeeded")
+      expect(JSON.parse(String(joined?.data)).presence.hash.ua).toEqual({ n: 1 })
+    }).pipe(test())
+  )
+
+  it.effect("are refused as the server refuses them", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const v2 = yield* emulator.connect({ protocol: 2 })
+      const v1 = yield* emulator.connect({ protocol: 1 })
+      yield* v2.subscribe("presence-desk", { member: { user_id: "ua" } })
+      yield* v2.subscribe("private-desk")
+      yield* v1.subscribe("presence-desk", { member: { user_id: "ub" } })
+      const refused = (effect: Effect.Effect<void, { readonly message: string }>) =>
+        Effect.map(Effect.flip(effect), (e) => e.message)
+      expect(yield* refused(v1.presenceUpdate("presence-desk", {}))).toBe("presence_update requires protocol V2")
+      expect(yield* refused(v2.presenceUpdate("private-desk", {}))).toBe("presence_update requires a presence channel")
+      expect(yield* refused(v2.presenceUpdate("presence-desk", "x".repeat(1023)))).toBe(
+        "presence_update data exceeds 1024 bytes"
+      )
+      yield* v2.presenceUpdate("presence-desk", "x".repeat(1022))
+      expect(yield* refused(v2.presenceUpdate("presence-other", {}))).toBe("presence_update requires active membership")
+    }).pipe(test())
   )
 })
 

@@ -54,7 +54,8 @@ export const fakeApp = (
     features: { ...allFeatures, ...options.features },
     limits: { maxChannelNameLength: 200, maxEventNameLength: 200, maxHistoryPageSize: 100, ...options.limits },
     broadcast: (channel, event, data, extra) => {
-      broadcasts.push({ channel, event, data, extras: extra?.extras, exceptSocketId: extra?.exceptSocketId })
+      const text = typeof data === "string" ? data : JSON.stringify(data)
+      broadcasts.push({ channel, event, data: text, extras: extra?.extras, exceptSocketId: extra?.exceptSocketId })
       if (extra?.frame !== undefined) frames.push({ event, frame: extra.frame })
     },
     webhook: (event) => {

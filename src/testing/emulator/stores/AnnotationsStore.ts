@@ -97,7 +97,11 @@ export const makeAnnotationsStore = (state: MessageState, options: AnnotationsOp
       data = summaryData(limit)
     }
     app.broadcast(channel, "sockudo_internal:message", JSON.stringify(data), { extras: { ephemeral: true } })
-    app.broadcast(channel, "sockudo_internal:annotation", JSON.stringify(annotationJson(event)))
+    // The server publishes the raw annotation event like a message: history and a message version keep it.
+    const raw = annotationJson(event)
+    const name = "sockudo_internal:annotation"
+    const published = { channel, name, data: JSON.stringify(raw), value: raw, publishedAtMs: event.timestamp }
+    if (app.publish?.(published) !== true) app.broadcast(channel, name, published.data)
   }
 
   const requireActorSocket = (socketId: string | undefined, app: AppHandle, role: string): void => {

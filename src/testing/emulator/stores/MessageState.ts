@@ -123,6 +123,9 @@ interface PublishKey {
   readonly expiresAtMs: number
 }
 
+/** What subscribers receive and history keeps: a client event's own JSON value, else the published string. */
+const delivered = (event: PublishedEvent): unknown => (event.value !== undefined ? event.value : event.data)
+
 const RUNTIME_ACTIONS: Readonly<Record<string, MessageAction>> = {
   "message.create": "create",
   "message.update": "update",
@@ -318,7 +321,7 @@ export class MessageState {
         description: undefined,
         metadata: undefined,
         name: event.name,
-        data: event.data,
+        data: delivered(event),
         extras: undefined,
         appendFragment: undefined
       }
@@ -348,13 +351,13 @@ export class MessageState {
       app.broadcast(
         event.channel,
         event.name,
-        event.data,
+        delivered(event),
         event.socketId === undefined ? { extras } : { extras, exceptSocketId: event.socketId }
       )
     }
 
     if (!isMutation) {
-      const message: Record<string, unknown> = { event: event.name, channel: event.channel, data: event.data }
+      const message: Record<string, unknown> = { event: event.name, channel: event.channel, data: delivered(event) }
       if (event.tags !== undefined) {
         message["tags"] = Object.fromEntries(Object.entries(event.tags).sort(([a], [b]) => (a < b ? -1 : 1)))
       }
