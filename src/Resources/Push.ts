@@ -49,7 +49,8 @@ export {
   type DeadLetterListOptions,
   DeadLetterReplay,
   DeliveryEvent,
-  DeliveryReport
+  DeliveryReport,
+  FailureClass
 } from "./Push/Delivery.ts"
 export {
   DeviceDetails,

@@ -10,11 +10,12 @@ import type { SockudoRequestError, SockudoValidationError } from "../../Errors.t
 import * as Validation from "../../Validation.ts"
 
 /**
- * A non-empty string.
+ * A string that is not empty or only whitespace: the server trims before its emptiness checks
+ * (a blank device id, timezone, channel or secret is refused with a 500 or 400).
  *
  * @since 0.1.0
  */
-export const NonEmpty = Schema.String.check(Schema.isNonEmpty({ message: "must not be empty" }))
+export const NonEmpty = Schema.String.check(Schema.makeFilter<string>((s) => s.trim() !== "" || "must not be empty"))
 /**
  * An integer >= 0.
  *

@@ -28,7 +28,7 @@ export const NewCredential = Schema.Union([
     provider: Schema.Literal("apns"),
     ...credentialFields,
     p12: Schema.optional(NonEmpty),
-    p12Password: Schema.optional(Schema.String),
+    p12Password: Schema.optional(NonEmpty),
     pem: Schema.optional(NonEmpty),
     teamId: Schema.optional(NonEmpty),
     keyId: Schema.optional(NonEmpty),

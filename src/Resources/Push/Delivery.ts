@@ -56,6 +56,24 @@ export const DeadLetterReplay = Schema.Struct({
 /** @since 0.1.0 */
 export interface DeadLetterReplay extends Schema.Schema.Type<typeof DeadLetterReplay> {}
 
+/**
+ * How a provider failure is classified (`unknown` is the default and is left out of answers).
+ *
+ * @since 0.1.0
+ */
+export const FailureClass = Schema.Literals([
+  "device_terminal",
+  "device_transient",
+  "provider_transient",
+  "provider_quota",
+  "credential_auth",
+  "caller_payload",
+  "network_transport",
+  "unknown"
+])
+/** @since 0.1.0 */
+export type FailureClass = typeof FailureClass.Type
+
 const deliveryResultFields = {
   provider: PushProvider,
   batchId: NonEmpty,
@@ -65,7 +83,7 @@ const deliveryResultFields = {
   error: Schema.optional(
     Schema.Struct({
       class: Schema.String,
-      failureClass: Schema.optional(Schema.String),
+      failureClass: Schema.optional(FailureClass),
       reason: Schema.optional(Schema.String),
       retryAfterMs: Schema.optional(NonNegativeInt)
     })

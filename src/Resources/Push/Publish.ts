@@ -60,6 +60,7 @@ export const target = {
     provider,
     condition
   }),
+  /** Sockudo 5.0.1 refuses every publish with this target (400: its decoder cannot read the filter). */
   indexedFilter: (filter: unknown): PublishTarget => ({ type: "indexedFilter", filter })
 }
 
@@ -289,7 +290,10 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
   ): Effect.Effect<BatchPublishAccepted, PushError> =>
     http.prepareOnce("Sockudo.push.publishBatch", () => prepareBatch(requests, options))
 
-  /** Publishes a notification for later (`notBeforeMs`); cancel it with `cancelScheduled(publishId)`. */
+  /**
+   * Publishes a notification for later: it is accepted now and delivered from `notBeforeMs` on
+   * (the status is `dispatching`, with `retryAfterMs` = `notBeforeMs`, until then).
+   */
   const schedule = (
     request: ScheduledPublishRequest,
     options?: PublishOptions
@@ -304,7 +308,12 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     return yield* get("push.status", `/push/publish/${encode(id)}/status`, decodeStatus)
   })
 
-  /** Cancels a scheduled publish (its job is keyed by the publish's `publishId`). */
+  /**
+   * Deletes the server's scheduler job of that id (`DELETE /push/scheduled/{jobId}`, 204 whether
+   * or not there was one). Sockudo 5.0.1 creates no such job for a publish sent over HTTP, even
+   * with `notBeforeMs`: this does not stop a publish from {@link schedule}, which is delivered at
+   * its time. To keep a delayed notification from being delivered late, give it `expiresAtMs`.
+   */
   const cancelScheduled = Effect.fn("Sockudo.push.cancelScheduled")(function* (
     publishId: string
   ): Effect.fn.Return<void, PushError> {

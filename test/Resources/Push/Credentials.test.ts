@@ -48,7 +48,7 @@ describe("push.credentials", () => {
     "put accepts APNs p12 or pem material and refuses none",
     (s) =>
       Effect.gen(function* () {
-        yield* s.push.credentials.put({ provider: "apns", p12: "base64", p12Password: "" })
+        yield* s.push.credentials.put({ provider: "apns", p12: "base64", p12Password: "secret" })
         yield* s.push.credentials.put({ provider: "apns", pem: "-----BEGIN" })
         const error = yield* Effect.flip(s.push.credentials.put({ provider: "apns", teamId: "T", keyId: "K" }))
         expect(error).toMatchObject({
@@ -87,6 +87,17 @@ describe("push validation: nothing is sent", () => {
       "a credential for an unknown provider",
       (s) => s.push.credentials.put({ provider: "realtime" } as never),
       "credential"
+    ],
+    // The server refuses a blank secret ("secret must not be empty"), an empty password included.
+    [
+      "an empty p12 password",
+      (s) => s.push.credentials.put({ provider: "apns", p12: "base64", p12Password: "" }),
+      "credential.p12Password"
+    ],
+    [
+      "a blank client secret",
+      (s) => s.push.credentials.put({ provider: "hms", hmsAppId: "h", clientSecret: "  " }),
+      "credential.clientSecret"
     ]
   ])
 })

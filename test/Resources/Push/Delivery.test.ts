@@ -78,7 +78,7 @@ describe("push.deliveryStatus", () => {
       batchId: "batch-1",
       deviceId: "device-1",
       outcome: "rejected",
-      error: { class: "permanent", failureClass: "invalidToken", reason: "BadDeviceToken" },
+      error: { class: "invalid_token", failureClass: "device_terminal", reason: "BadDeviceToken" },
       attempt: 1
     }
   }
@@ -94,7 +94,7 @@ describe("push.deliveryStatus", () => {
       batchId: "batch-1",
       deviceId: "device-1",
       outcome: "rejected",
-      error: { class: "permanent", failureClass: "invalidToken", reason: "BadDeviceToken" },
+      error: { class: "invalid_token", failureClass: "device_terminal", reason: "BadDeviceToken" },
       attempt: 1
     }
   }
@@ -135,6 +135,22 @@ describe("push validation: nothing is sent", () => {
           result: { provider: "fcm", batchId: "b", outcome: "delivered" as never, attempt: 0 }
         }),
       "report.result.outcome"
+    ],
+    [
+      "a delivery report with a failure class the server does not know",
+      (s) =>
+        s.push.deliveryStatus({
+          publishId: "p",
+          occurredAtMs: 1,
+          result: {
+            provider: "fcm",
+            batchId: "b",
+            outcome: "rejected",
+            error: { class: "invalid_token", failureClass: "device-terminal" as never },
+            attempt: 1
+          }
+        }),
+      "report.result.error.failureClass"
     ]
   ])
 })

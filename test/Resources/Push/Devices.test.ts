@@ -147,6 +147,13 @@ describe("push validation: nothing is sent", () => {
       "device.id",
       "device.id must not be empty"
     ],
+    // The server trims before its emptiness checks: a blank timezone is a 500 there.
+    [
+      "a blank timezone",
+      (s) => s.push.devices.activate(device({ timezone: "   " })),
+      "device.timezone",
+      "device.timezone must not be empty"
+    ],
     [
       "a reserved device id",
       (s) => s.push.devices.activate(device({ id: "__sockudo_client_scope__:u1" })),
