@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { makePushStore } from "../../../src/testing/emulator/stores/index.ts"
-import { body, call, counterIds, fakeApp, T0 } from "./support.ts"
+import { body, call, counterIds, fakeApp } from "./support.ts"
 
 const device = {
   appId: "ignored",
@@ -52,7 +52,7 @@ describe("push store", () => {
         platform: "ios",
         timezone: "UTC",
         locale: "en",
-        lastActiveAtMs: T0,
+        lastActiveAtMs: 0,
         pushState: "ACTIVE",
         pushFailureCount: 0,
         recipient: { transportType: "apns", provider: "apns", tokenHash: answer.tokenHash }
@@ -67,6 +67,8 @@ describe("push store", () => {
       })
     )
     expect(rotated.deviceIdentityToken).not.toBe(answer.deviceIdentityToken)
+    // A new token is a change of the registration, even with the same details.
+    expect(rotated.change).toBe("updated")
     expect(p.send("GET", "/deviceRegistrations/d-1", { headers: subscribe(answer.deviceIdentityToken) })).toMatchObject(
       {
         status: 401,
@@ -127,7 +129,12 @@ describe("push store", () => {
     expect(p.send("GET", "/templates", { headers: { "x-sockudo-push-capability": "root" } })).toMatchObject({
       status: 403
     })
-    expect(p.send("GET", "/channelSubscriptions", { headers: subscribe("t") })).toMatchObject({ status: 400 })
+    expect(p.send("GET", "/channelSubscriptions", { headers: subscribe("t") })).toEqual(
+      envelope(403, "forbidden", "push-subscribe can only list its own device subscriptions")
+    )
+    expect(p.send("GET", "/templates", { headers: { "x-sockudo-push-capability": "root" } })).toEqual(
+      envelope(403, "forbidden", "unknown push capability requested")
+    )
   })
 
   it("lists page with limit 1..=1000 (never clamped) and an app-scoped opaque cursor", () => {
@@ -166,70 +173,127 @@ describe("push store", () => {
     expect(body(p.send("DELETE", "/channelSubscriptions?deviceId=d-1"))).toEqual({ deleted: 1 })
   })
 
-  it("publish: 202, dedupe on publishId, intent validation 400s, forced-async header for mode=sync", () => {
+  it("device identity: 404 before the token is checked; the token comes from its header or a bearer", () => {
     const p = setup()
-    p.send("POST", "/deviceRegistrations", { body: device })
-    const request = { publishId: "p-1", recipients: [{ type: "client", client_id: "c-1" }], payload: { title: "hi" } }
-    const accepted = p.send("POST", "/publish?mode=sync", { body: request })
-    expect(accepted).toMatchObject({
-      status: 202,
-      headers: { "x-sockudo-forced-async": "publish-api-is-async" },
-      json: {
-        publishId: "p-1",
-        status: "accepted",
-        expectedRecipients: 1,
-        fanoutRegime: "fastPath",
-        renderedPayloads: [{ provider: "apns", payload: { title: "hi" }, usedOverride: false }]
-      }
+    const token = body(p.send("POST", "/deviceRegistrations", { body: device })).deviceIdentityToken
+    const as = (headers: Record<string, string>) => ({
+      headers: { "x-sockudo-push-capability": "push-subscribe", ...headers }
     })
-    expect(body(p.send("POST", "/publish", { body: request })).status).toBe("succeeded")
-    expect(body(p.send("GET", "/publish/p-1/status"))).toEqual({
-      appId: "app-id",
-      publishId: "p-1",
-      state: "succeeded",
-      counters: {
-        planned: 1,
-        dispatched: 1,
-        succeeded: 1,
-        failed: 0,
-        expired: 0,
-        retryScheduled: 0,
-        retryAttempted: 0,
-        deadLettered: 0
-      }
+    expect(p.send("GET", "/deviceRegistrations/nobody", as({}))).toEqual(envelope(404, "not_found", "device not found"))
+    expect(p.send("GET", "/deviceRegistrations/d-1", as({}))).toEqual(
+      envelope(401, "auth_failed", "deviceIdentityToken is required")
+    )
+    expect(p.send("GET", "/deviceRegistrations/d-1", as({ authorization: `Token ${token}` }))).toEqual(
+      envelope(401, "auth_failed", "deviceIdentityToken bearer auth is required")
+    )
+    expect(p.send("GET", "/deviceRegistrations/d-1", as({ authorization: `Bearer ${token}` }))).toMatchObject({
+      status: 200
     })
-    expect(p.send("POST", "/publish", { body: { ...request, recipients: [] } })).toMatchObject({ status: 400 })
-    expect(p.send("POST", "/publish", { body: { ...request, recipients: [{ type: "planet" }] } })).toMatchObject({
-      status: 400,
-      json: { error: expect.stringMatching(/^invalid JSON body: /) }
-    })
-    expect(p.send("POST", "/publish", { body: { ...request, payload: { icon: "http://x" } } })).toMatchObject({
-      status: 400
-    })
-    expect(p.send("POST", "/publish", { body: { ...request, payload: { templateId: "none" } } })).toMatchObject({
-      status: 404
-    })
-    expect(p.send("POST", "/publish", { body: request, headers: subscribe() })).toMatchObject({ status: 403 })
-    expect(p.send("POST", "/batch/publish", { body: request })).toMatchObject({ status: 400 })
-    expect(p.send("GET", "/publish/none/status")).toMatchObject({ status: 404 })
+    expect(p.send("GET", "/deviceRegistrations/d-1", as({ "x-sockudo-device-identity-token": "other" }))).toEqual(
+      envelope(401, "auth_failed", "invalid deviceIdentityToken")
+    )
+    expect(p.send("POST", "/deviceRegistrations", { ...as({}), body: { ...device, id: "new" } })).toEqual(
+      envelope(403, "forbidden", "device token registration requires an existing device")
+    )
   })
 
-  it("dead letters: filters by provider and time, since <= until, replay once, unknown is 404", () => {
+  it("unregistering a device, or a client's devices, removes their channel subscriptions", () => {
     const p = setup()
-    p.send("POST", "/deviceRegistrations", { body: { ...device, push: { ...device.push, state: "FAILED" } } })
-    p.send("POST", "/publish", { body: { recipients: [{ type: "device", device_id: "d-1" }], payload: {} } })
-    const letters = body(p.send("GET", "/deadLetters?provider=apns"))
-    expect(letters.items).toMatchObject([{ appId: "app-id", provider: "apns", key: "d-1", replayable: true }])
-    expect(body(p.send("GET", "/deadLetters?provider=webpush")).items).toEqual([])
-    expect(body(p.send("GET", `/deadLetters?sinceMs=${T0 + 1}`)).items).toEqual([])
-    expect(p.send("GET", "/deadLetters?sinceMs=2&untilMs=1")).toMatchObject({ status: 400 })
-    expect(p.send("GET", "/deadLetters?provider=pigeon")).toMatchObject({ status: 400 })
-    const id = letters.items[0].deadLetterId
-    expect(p.send("POST", `/deadLetters/${id}/replay`)).toMatchObject({
-      status: 202,
-      json: { deadLetterId: id, replayed: true }
+    const sub = (deviceId: string) => ({ appId: "x", channel: "news", deviceId, provider: "apns", tokenHash: "h" })
+    for (const id of ["d-1", "d-2", "d-3"]) {
+      p.send("POST", "/deviceRegistrations", { body: { ...device, id, clientId: id === "d-3" ? "c-2" : "c-1" } })
+      p.send("POST", "/channelSubscriptions", { body: sub(id) })
+    }
+    expect(body(p.send("DELETE", "/deviceRegistrations?clientId=c-1"))).toEqual({ deleted: 2, consistency: "eventual" })
+    p.send("DELETE", "/deviceRegistrations/d-3")
+    expect(body(p.send("GET", "/channelSubscriptions"))).toMatchObject({ items: [] })
+  })
+
+  it("subscriptions: channel selects before deviceId; lists are ordered as the server orders them", () => {
+    const p = setup()
+    const sub = (channel: string, deviceId: string) => ({
+      appId: "x",
+      channel,
+      deviceId,
+      provider: "wns",
+      tokenHash: "h"
     })
-    expect(p.send("POST", `/deadLetters/${id}/replay`)).toMatchObject({ status: 400 })
-    expect(p.send("POST", "/deadLetters/none/replay")).toMatchObject({ status: 404 })
+    for (const [c, d] of [
+      ["news", "d-2"],
+      ["news-2", "d-1"],
+      ["news", "d-1"]
+    ] as const) {
+      p.send("POST", "/channelSubscriptions", { body: sub(c, d) })
+    }
+    const pairs = (target: string) =>
+      body(p.send("GET", target)).items.map((s: { channel: string; deviceId: string }) => `${s.channel}:${s.deviceId}`)
+    // All: by "channel:deviceId" ("news-2:..." sorts before "news:...").
+    expect(pairs("/channelSubscriptions")).toEqual(["news-2:d-1", "news:d-1", "news:d-2"])
+    expect(pairs("/channelSubscriptions?channel=news")).toEqual(["news:d-1", "news:d-2"])
+    expect(pairs("/channelSubscriptions?deviceId=d-1")).toEqual(["news:d-1", "news-2:d-1"])
+    expect(pairs("/channelSubscriptions?channel=news&deviceId=d-1")).toEqual(["news:d-1", "news:d-2"])
+    expect(body(p.send("DELETE", "/channelSubscriptions?channel=news&deviceId=d-1"))).toEqual({ deleted: 2 })
+    expect(p.send("DELETE", "/channelSubscriptions")).toEqual(
+      envelope(400, "invalid_input", "delete requires channel or deviceId")
+    )
+  })
+
+  it("credentials: stored under their id (by default the provider's route name); blank secrets 400, store checks 500", () => {
+    const p = setup()
+    expect(body(p.send("POST", "/credentials/webpush", { body: { publicKey: "k", privateKey: "p" } }))).toEqual({
+      app_id: "app-id",
+      credential_id: "webpush",
+      provider: "webPush",
+      version: 1
+    })
+    p.send("POST", "/credentials/fcm", { body: { serviceAccountJson: {} } })
+    p.send("POST", "/credentials/hms", { body: { credentialId: "fcm", hmsAppId: "h", clientSecret: "c", version: 3 } })
+    // Same id, another provider: it replaces the stored credential.
+    expect(body(p.send("GET", "/credentials")).items).toEqual([
+      { app_id: "app-id", credential_id: "fcm", provider: "hms", version: 3 },
+      { app_id: "app-id", credential_id: "webpush", provider: "webPush", version: 1 }
+    ])
+    expect(p.send("POST", "/credentials/hms", { body: { hmsAppId: "h", clientSecret: " " } })).toEqual(
+      envelope(400, "invalid_input", "secret must not be empty")
+    )
+    expect(p.send("POST", "/credentials/apns", { body: { p12: "x", p12Password: "" } })).toEqual(
+      envelope(400, "invalid_input", "secret must not be empty")
+    )
+    const server = envelope(500, "internal_error", "Internal server error")
+    expect(p.send("POST", "/credentials/hms", { body: { hmsAppId: " ", clientSecret: "c" } })).toEqual(server)
+    expect(p.send("POST", "/credentials/wns", { body: { packageSid: "s", clientSecret: "c", version: 0 } })).toEqual(
+      server
+    )
+    expect(p.send("POST", "/credentials/apns", { body: { teamId: "T", keyId: "K" } })).toEqual(server)
+  })
+
+  it("templates: answered in the server's form, providerOverrides defaulting to {}", () => {
+    const p = setup()
+    const template = {
+      appId: "x",
+      templateId: "t-1",
+      defaultLocale: "en",
+      locales: { en: { title: "T", body: "B", extra: "dropped" } },
+      ignored: true
+    }
+    expect(body(p.send("POST", "/templates", { body: template }))).toEqual({
+      appId: "app-id",
+      templateId: "t-1",
+      defaultLocale: "en",
+      locales: { en: { title: "T", body: "B" } },
+      providerOverrides: {}
+    })
+    expect(p.send("GET", "/templates/none")).toEqual(envelope(404, "not_found", "template not found"))
+    expect(p.send("POST", "/templates", { body: { ...template, locales: { en: { title: " ", body: "B" } } } })).toEqual(
+      envelope(500, "internal_error", "Internal server error")
+    )
+    expect(
+      p.send("POST", "/templates", {
+        body: { ...template, providerOverrides: { pigeon: { provider: "fcm", payload: {} } } }
+      })
+    ).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/^invalid JSON body: unknown variant `pigeon`/) }
+    })
   })
 })

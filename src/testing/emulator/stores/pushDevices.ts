@@ -1,13 +1,25 @@
 /**
- * Push device registrations (section 3.12): decoding of DeviceDetails with the push extractor's
- * JSON 400s and the store's 500s, and the DeviceResponse wire form.
+ * Push device registrations (section 3.12): DeviceDetails with the push extractor's JSON 400s and
+ * the store's 500s, the DeviceResponse wire form, and the `deviceRegistrations` routes with their
+ * identity tokens.
  *
  * @since 0.1.0
  */
-import type { ApiRequest } from "../Api.ts"
-import { jsonByteLength } from "./bytes.ts"
+import type { ApiRequest, Route } from "../Api.ts"
+import { canonicalJson, jsonByteLength } from "./bytes.ts"
 import { Body } from "./jsonBody.ts"
-import { checkRecipient, decodeRecipient, type Recipient, storeError } from "./pushModel.ts"
+import {
+  adminRoute,
+  capabilityOf,
+  checkRecipient,
+  decodeRecipient,
+  pageOf,
+  type Recipient,
+  storeError,
+  verifyIdentity
+} from "./pushModel.ts"
+import { fail, invalid, json, route } from "./respond.ts"
+import type { IdSource } from "./serials.ts"
 
 const FORM_FACTORS = ["phone", "tablet", "desktop", "tv", "car", "watch", "embedded", "other"] as const
 const PLATFORMS = ["android", "ios", "browser", "windows", "macos", "watchos", "tvos", "other"] as const
@@ -30,12 +42,23 @@ export interface Device {
   readonly pushState: (typeof PUSH_STATES)[number]
   readonly pushFailureCount: number
   readonly errorReason: string | undefined
+  readonly pushRatePolicy: { readonly capacity: number; readonly refillPerSecond: number } | undefined
   readonly recipient: Recipient
 }
 
 /**
- * Decodes DeviceDetails: every field the decoder requires (`appId`, `deviceSecret`,
- * `push.state` included) then the store checks (500).
+ * A device as the store keeps it: its details and its identity token.
+ *
+ * @since 0.1.0
+ */
+export interface DeviceEntry {
+  readonly device: Device
+  readonly token: string
+}
+
+/**
+ * Decodes DeviceDetails: every field the decoder requires (`appId`, `deviceSecret`, `push.state`
+ * included), with the JSON 400s. The store's checks are {@link checkDevice}.
  *
  * @since 0.1.0
  */
@@ -55,15 +78,13 @@ export const decodeDevice = (request: ApiRequest): Device => {
   const errorReason = push.optionalString("errorReason")
   const clientId = body.optionalString("clientId") ?? null
   const metadata = body.optionalValue("metadata")
-  const lastActiveAtMs = body.optionalUint("lastActiveAtMs")
+  const lastActiveAtMs = body.optionalUint("lastActiveAtMs") ?? 0
   const policy = body.optionalObject("pushRatePolicy", "PushRatePolicy")
+  let pushRatePolicy: Device["pushRatePolicy"]
   if (policy !== undefined) {
     const p = Body.nested(policy, "push")
-    if (p.uint("capacity") === 0 || p.uint("refillPerSecond") === 0) storeError()
+    pushRatePolicy = { capacity: p.uint("capacity"), refillPerSecond: p.uint("refillPerSecond") }
   }
-  if (id === "" || id.startsWith("__sockudo_client_scope__:") || timezone === "" || locale === "") storeError()
-  if (metadata !== undefined && jsonByteLength(metadata) > 4096) storeError()
-  checkRecipient(recipient)
   return {
     id,
     clientId,
@@ -72,12 +93,28 @@ export const decodeDevice = (request: ApiRequest): Device => {
     timezone,
     locale,
     metadata,
-    lastActiveAtMs: lastActiveAtMs ?? request.nowMs,
+    lastActiveAtMs,
     pushState,
     pushFailureCount: failureCount,
     errorReason,
+    pushRatePolicy,
     recipient
   }
+}
+
+/**
+ * The store's checks of a device (a violation is a 500).
+ *
+ * @since 0.1.0
+ */
+export const checkDevice = (device: Device): void => {
+  const { id, timezone, locale, metadata, pushRatePolicy } = device
+  if (pushRatePolicy !== undefined && (pushRatePolicy.capacity === 0 || pushRatePolicy.refillPerSecond === 0)) {
+    storeError()
+  }
+  if (id === "" || id.startsWith("__sockudo_client_scope__:") || timezone === "" || locale === "") storeError()
+  if (metadata !== undefined && jsonByteLength(metadata) > 4096) storeError()
+  checkRecipient(device.recipient)
 }
 
 /**
@@ -102,3 +139,83 @@ export const deviceJson = (appId: string, device: Device): Record<string, unknow
     tokenHash: device.recipient.tokenHash
   }
 })
+
+/** Whether a stored device equals a registration: every detail, and the identity token's hash. */
+const sameRegistration = (a: DeviceEntry, b: DeviceEntry): boolean =>
+  a.token === b.token && canonicalJson(a.device) === canonicalJson(b.device)
+
+/**
+ * The `deviceRegistrations` routes over a store's devices. A device acts for itself with
+ * `push-subscribe` and its identity token; removing a device removes its channel subscriptions.
+ *
+ * @since 0.1.0
+ */
+export const deviceRoutes = (state: {
+  readonly newId: IdSource
+  readonly devices: Map<string, DeviceEntry>
+  readonly removeSubscriptions: (deviceIds: ReadonlySet<string>) => void
+}): ReadonlyArray<Route> => {
+  const { newId, devices, removeSubscriptions } = state
+  const remove = (ids: ReadonlySet<string>) => {
+    for (const id of ids) devices.delete(id)
+    removeSubscriptions(ids)
+  }
+  return [
+    route("POST", "/push/deviceRegistrations", (request, app) => {
+      const device = decodeDevice(request)
+      const existing = devices.get(device.id)
+      let token: string
+      let issued = false
+      if (capabilityOf(request) === "admin") {
+        const rotate = /^(1|true|TRUE|yes)$/.test(request.headers["x-sockudo-rotate-device-identity-token"] ?? "")
+        issued = existing === undefined || rotate
+        token = issued ? `dit-${newId()}` : existing!.token
+      } else {
+        if (existing === undefined) fail(403, "forbidden", "device token registration requires an existing device")
+        verifyIdentity(request, existing!.token)
+        token = existing!.token
+      }
+      checkDevice(device)
+      const entry = { device, token }
+      devices.set(device.id, entry)
+      const change = existing === undefined ? "inserted" : sameRegistration(existing, entry) ? "unchanged" : "updated"
+      return json(201, {
+        change,
+        tokenHash: device.recipient.tokenHash,
+        device: deviceJson(app.appId, device),
+        ...(issued ? { deviceIdentityToken: token } : {})
+      })
+    }),
+    adminRoute("GET", "/push/deviceRegistrations", (request, app) =>
+      json(
+        200,
+        pageOf(
+          request,
+          app.appId,
+          "device",
+          [...devices].map(([id, entry]) => [id, deviceJson(app.appId, entry.device)] as const)
+        )
+      )
+    ),
+    adminRoute("DELETE", "/push/deviceRegistrations", (request) => {
+      const clientId = request.query["clientId"]
+      if (clientId === undefined) invalid("removeWhere requires clientId")
+      const ids = new Set([...devices].filter(([, e]) => e.device.clientId === clientId).map(([id]) => id))
+      remove(ids)
+      return json(200, { deleted: ids.size, consistency: "eventual" })
+    }),
+    route("GET", "/push/deviceRegistrations/:deviceId", (request, app) => {
+      const entry = devices.get(request.params["deviceId"] ?? "") ?? fail(404, "not_found", "device not found")
+      if (capabilityOf(request) !== "admin") verifyIdentity(request, entry.token)
+      return json(200, deviceJson(app.appId, entry.device))
+    }),
+    route("DELETE", "/push/deviceRegistrations/:deviceId", (request) => {
+      const id = request.params["deviceId"] ?? ""
+      if (capabilityOf(request) !== "admin") {
+        verifyIdentity(request, (devices.get(id) ?? fail(404, "not_found", "device not found")).token)
+      }
+      remove(new Set([id]))
+      return { status: 204, json: undefined }
+    })
+  ]
+}

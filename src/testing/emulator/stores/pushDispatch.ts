@@ -1,41 +1,59 @@
 /**
- * Push publishing without providers (section 3.12): a publish resolves its targets to devices,
- * recipients and provider topics, renders one payload per provider (overrides, templates), and
- * is delivered at once, queued until `notBeforeMs`, or expired; a `FAILED` device yields a
- * replayable dead letter. Publish ids are remembered for a day for duplicate detection.
+ * Push publishing without providers (section 3.12). A publish is checked, its template applied,
+ * one payload rendered per provider, and its audience counted as the server counts it (`planned`:
+ * a device if registered, a client's devices, a channel's subscriptions, 1 for any other target).
+ * It is then planned into deliveries (devices, raw recipients; topics, conditions and filters
+ * yield none, as in Sockudo 5.0.1), made at once or at `notBeforeMs`. A delivery expires after
+ * `expiresAtMs`; one to a web push or WNS address on a local or private host is rejected as the
+ * server's dispatchers reject it (`invalid_token`, the device is unregistered); every other one
+ * succeeds. The publish settles once every planned recipient has an outcome, else it stays
+ * `dispatching`. A `publishId` that exists answers the existing publish's state.
  *
  * @since 0.1.0
  */
-import type { Device } from "./pushDevices.ts"
-import { decodePublish, type PublishIntent, type PublishState, render, statusLabel } from "./pushIntents.ts"
-import type { Provider } from "./pushModel.ts"
-import { fail } from "./respond.ts"
+import type { DeviceEntry } from "./pushDevices.ts"
+import { checkIntent, type PublishIntent, type PublishState, statusLabel, type Target } from "./pushIntents.ts"
+import { isLocalHost, type Recipient } from "./pushModel.ts"
+import { applyTemplate, renderAll, type Template } from "./pushRender.ts"
+import type { Subscription } from "./pushSubscriptions.ts"
+import { invalid } from "./respond.ts"
 import type { IdSource } from "./serials.ts"
 
 /**
- * A publish the store remembers (status, duplicate detection, scheduled cancel).
+ * The counters of a publish status.
+ *
+ * @since 0.1.0
+ */
+export interface Counters {
+  planned: number
+  dispatched: number
+  succeeded: number
+  failed: number
+  expired: number
+  retryScheduled: number
+  retryAttempted: number
+  deadLettered: number
+}
+
+/** One delivery a publish was planned into. */
+interface Delivery {
+  readonly recipient: Recipient
+  readonly deviceId: string | undefined
+}
+
+/**
+ * A publish the store remembers.
  *
  * @since 0.1.0
  */
 export interface Publish {
   readonly publishId: string
   state: PublishState
-  readonly counters: Record<string, number>
-  readonly expiresAtMs: number
-}
-
-/**
- * A dead letter: a target whose device push state is `FAILED`.
- *
- * @since 0.1.0
- */
-export interface DeadLetter {
-  readonly deadLetterId: string
-  readonly publishId: string
-  readonly provider: Provider
-  readonly key: string
-  readonly occurredAtMs: number
-  replayable: boolean
+  readonly counters: Counters
+  readonly retryAfterMs: number | undefined
+  /** Deliveries not made yet, and when they are due. */
+  pending: { readonly dueAtMs: number; readonly deliveries: ReadonlyArray<Delivery> } | undefined
+  readonly expiresAtMs: number | undefined
 }
 
 /**
@@ -45,130 +63,156 @@ export interface DeadLetter {
  */
 export interface PushState {
   readonly newId: IdSource
-  readonly templates: ReadonlyMap<string, Record<string, unknown>>
-  readonly devices: ReadonlyMap<string, { readonly device: Device }>
-  readonly subscriptions: ReadonlyMap<string, Record<string, unknown>>
+  readonly templates: ReadonlyMap<string, Template>
+  readonly devices: Map<string, DeviceEntry>
+  readonly subscriptions: ReadonlyMap<string, Subscription>
   readonly publishes: Map<string, Publish>
-  readonly deadLetters: Map<string, DeadLetter>
+  /** Unregisters a device (with its subscriptions). */
+  readonly removeDevice: (deviceId: string) => void
 }
 
-const DAY_MS = 86_400_000
+const byKey = <A>(entries: Iterable<readonly [string, A]>): Array<A> =>
+  [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v)
 
-const counters = (n: number, dead: number): Record<string, number> => ({
-  planned: n,
-  dispatched: n,
-  succeeded: n - dead,
-  failed: dead,
-  expired: 0,
-  retryScheduled: 0,
-  retryAttempted: 0,
-  deadLettered: dead
-})
+/** The state its counters imply once every planned recipient has an outcome. */
+const settledState = (c: Counters, current: PublishState): PublishState => {
+  if (c.planned === 0 || c.succeeded + c.failed + c.expired + c.deadLettered < c.planned) return current
+  if (c.failed === 0 && c.expired === 0 && c.deadLettered === 0) return "succeeded"
+  if (c.succeeded > 0) return "partiallySucceeded"
+  if (c.expired > 0) return "expired"
+  return "failed"
+}
 
 /**
- * The publish operation over `state`: decodes a PublishRequest, then answers its acceptance
- * (or, for a live duplicate `publishId`, the original publish's status).
+ * The publish operations over `state`: `accept` answers a publish (202 body), `settle` makes the
+ * deliveries due by `nowMs`, `status` is a publish's status body.
  *
  * @since 0.1.0
  */
-export const makePublisher = (state: PushState): ((value: unknown, nowMs: number) => Record<string, unknown>) => {
-  const { newId, templates, devices, subscriptions, publishes, deadLetters } = state
+export const makePublisher = (state: PushState) => {
+  const { newId, templates, devices, subscriptions, publishes, removeDevice } = state
 
-  const resolve = (intent: PublishIntent): Array<{ provider: Provider; key: string; failed: boolean }> => {
-    const out = new Map<string, { provider: Provider; key: string; failed: boolean }>()
-    const addDevice = (device: Device | undefined) => {
-      if (device === undefined) return
-      out.set(`device:${device.id}`, {
-        provider: device.recipient.provider,
-        key: device.id,
-        failed: device.pushState === "FAILED"
+  const clientDevices = (clientId: string) => byKey(devices).filter((e) => e.device.clientId === clientId)
+  const channelSubscribers = (channel: string) =>
+    byKey([...subscriptions.values()].filter((s) => s.channel === channel).map((s) => [s.deviceId, s] as const))
+
+  const expected = (t: Target): number => {
+    switch (t.type) {
+      case "device":
+        return devices.has(t.device_id) ? 1 : 0
+      case "client":
+        return clientDevices(t.client_id).length
+      case "channel":
+        return channelSubscribers(t.channel).length
+      default:
+        return 1
+    }
+  }
+
+  const plan = (targets: ReadonlyArray<Target>): Array<Delivery> => {
+    const out: Array<Delivery> = []
+    const device = (entry: DeviceEntry | undefined) => {
+      if (entry !== undefined) out.push({ recipient: entry.device.recipient, deviceId: entry.device.id })
+    }
+    for (const t of targets) {
+      if (t.type === "device") device(devices.get(t.device_id))
+      else if (t.type === "client") clientDevices(t.client_id).forEach(device)
+      else if (t.type === "channel") for (const s of channelSubscribers(t.channel)) device(devices.get(s.deviceId))
+      else if (t.type === "recipient") out.push({ recipient: t.recipient, deviceId: undefined })
+    }
+    return out
+  }
+
+  const deliver = (publish: Publish, delivery: Delivery, nowMs: number): void => {
+    const c = publish.counters
+    c.dispatched++
+    if (publish.expiresAtMs !== undefined && publish.expiresAtMs <= nowMs) {
+      c.expired++
+      return
+    }
+    const address = delivery.recipient.fields["endpoint"] ?? delivery.recipient.fields["channelUri"]
+    if (address !== undefined && isLocalHost(address)) {
+      c.failed++
+      if (delivery.deviceId !== undefined) removeDevice(delivery.deviceId)
+      return
+    }
+    c.succeeded++
+    const entry = delivery.deviceId === undefined ? undefined : devices.get(delivery.deviceId)
+    if (entry !== undefined) {
+      const recovered = entry.device.pushState === "FAILING"
+      devices.set(entry.device.id, {
+        ...entry,
+        device: {
+          ...entry.device,
+          lastActiveAtMs: nowMs,
+          ...(recovered ? { pushState: "ACTIVE", pushFailureCount: 0, errorReason: undefined } : {})
+        }
       })
     }
-    for (const t of intent.recipients) {
-      if (t.type === "device") addDevice(devices.get(t.device_id)?.device)
-      else if (t.type === "client") {
-        for (const { device } of devices.values()) if (device.clientId === t.client_id) addDevice(device)
-      } else if (t.type === "channel") {
-        for (const s of subscriptions.values()) {
-          if (s["channel"] === t.channel) addDevice(devices.get(String(s["deviceId"]))?.device)
-        }
-      } else if (t.type === "recipient") {
-        out.set(`recipient:${t.recipient.tokenHash}`, {
-          provider: t.recipient.provider,
-          key: t.recipient.tokenHash,
-          failed: false
-        })
-      } else if (t.type === "providerTopic" || t.type === "providerCondition") {
-        out.set(`${t.type}:${t.provider}`, { provider: t.provider, key: t.type, failed: false })
+  }
+
+  const settle = (nowMs: number): void => {
+    for (const publish of publishes.values()) {
+      if (publish.pending === undefined || publish.pending.dueAtMs > nowMs) continue
+      const { deliveries } = publish.pending
+      publish.pending = undefined
+      for (const delivery of deliveries) deliver(publish, delivery, nowMs)
+      publish.state = settledState(publish.counters, publish.state)
+    }
+  }
+
+  const accept = (intent: PublishIntent, nowMs: number): Record<string, unknown> => {
+    const publishId = intent.publishId ?? newId()
+    const planned = intent.recipients.reduce((n, t) => n + expected(t), 0)
+    checkIntent(publishId, intent, intent.notification)
+    let { notification, overrides } = intent
+    if (notification.templateId !== undefined) {
+      const template = templates.get(notification.templateId)
+      if (template === undefined) invalid(`push template ${notification.templateId} not found`)
+      ;({ notification, overrides } = applyTemplate(template!, notification, overrides))
+      checkIntent(publishId, intent, notification)
+    }
+    const renderedPayloads = renderAll(notification, overrides)
+    const existing = publishes.get(publishId)
+    if (existing !== undefined) {
+      return {
+        publishId,
+        status: statusLabel(existing.state),
+        expectedRecipients: existing.counters.planned,
+        fanoutRegime: "fastPath",
+        renderedPayloads
       }
     }
-    return [...out.values()]
-  }
-
-  const renderPayload = (intent: PublishIntent, provider: Provider) => {
-    const override = intent.overrides.get(provider)
-    if (override !== undefined) return { provider, payload: override, usedOverride: true }
-    const templateId = intent.payload["templateId"]
-    if (typeof templateId !== "string") {
-      const { templateData: _, ...inline } = intent.payload
-      return { provider, payload: inline, usedOverride: false }
-    }
-    const template = templates.get(templateId)!
-    const overrides = template["providerOverrides"] as Record<string, { payload: unknown }> | undefined
-    if (overrides?.[provider] !== undefined)
-      return { provider, payload: overrides[provider].payload, usedOverride: true }
-    const locales = template["locales"] as Record<string, Record<string, string>>
-    const content = locales[String(template["defaultLocale"])] ?? {}
-    const data = intent.payload["templateData"]
-    const payload = Object.fromEntries(Object.entries(content).map(([k, v]) => [k, render(v, data)]))
-    return { provider, payload, usedOverride: false }
-  }
-
-  const publish = (value: unknown, nowMs: number): Record<string, unknown> => {
-    const intent = decodePublish(value)
-    const templateId = intent.payload["templateId"]
-    if (typeof templateId === "string" && !templates.has(templateId)) {
-      fail(404, "not_found", `template '${templateId}' was not found`)
-    }
-    const targets = resolve(intent)
-    const providers = [...new Set(targets.map((t) => t.provider))].sort()
-    const accepted = (publishId: string, status: string) => ({
-      publishId,
-      status,
-      expectedRecipients: targets.length,
-      fanoutRegime: "fastPath",
-      renderedPayloads: providers.map((p) => renderPayload(intent, p))
-    })
-    const existing = intent.publishId === undefined ? undefined : publishes.get(intent.publishId)
-    if (existing !== undefined && existing.expiresAtMs > nowMs) {
-      return accepted(existing.publishId, statusLabel(existing.state))
-    }
-    const publishId = intent.publishId ?? newId()
-    const dead = targets.filter((t) => t.failed)
-    let state: PublishState
-    if (intent.expiresAtMs !== undefined && intent.expiresAtMs <= nowMs) state = "expired"
-    else if (intent.notBeforeMs !== undefined && intent.notBeforeMs > nowMs) state = "queued"
-    else if (dead.length === 0) state = "succeeded"
-    else state = dead.length === targets.length ? "dead_lettered" : "partiallySucceeded"
-    const delivered = state !== "queued" && state !== "expired"
-    for (const t of delivered ? dead : []) {
-      const deadLetterId = newId()
-      deadLetters.set(deadLetterId, {
-        deadLetterId,
-        publishId,
-        provider: t.provider,
-        key: t.key,
-        occurredAtMs: nowMs,
-        replayable: true
-      })
-    }
+    const scheduled = intent.notBeforeMs !== undefined && intent.notBeforeMs > nowMs
     publishes.set(publishId, {
       publishId,
-      state,
-      counters: delivered ? counters(targets.length, dead.length) : counters(0, 0),
-      expiresAtMs: Math.min(nowMs + DAY_MS, intent.expiresAtMs ?? Number.POSITIVE_INFINITY)
+      state: "dispatching",
+      counters: {
+        planned,
+        dispatched: 0,
+        succeeded: 0,
+        failed: 0,
+        expired: 0,
+        retryScheduled: 0,
+        retryAttempted: 0,
+        deadLettered: 0
+      },
+      retryAfterMs: scheduled ? intent.notBeforeMs : undefined,
+      pending: { dueAtMs: scheduled ? intent.notBeforeMs! : nowMs, deliveries: plan(intent.recipients) },
+      expiresAtMs: intent.expiresAtMs
     })
-    return accepted(publishId, "accepted")
+    settle(nowMs)
+    return { publishId, status: "accepted", expectedRecipients: planned, fanoutRegime: "fastPath", renderedPayloads }
   }
-  return publish
+
+  const status = (appId: string, publish: Publish): Record<string, unknown> => ({
+    appId,
+    publishId: publish.publishId,
+    state: publish.state,
+    counters: publish.counters,
+    fanoutRegime: "fastPath",
+    ...(publish.retryAfterMs === undefined ? {} : { retryAfterMs: publish.retryAfterMs })
+  })
+
+  return { accept, settle, status }
 }

@@ -1,6 +1,7 @@
 /**
  * Push publish requests (section 3.12): decoding of targets and PublishRequest bodies with the
- * push extractor's JSON 400s and the intent checks, publish states and template rendering.
+ * push extractor's JSON 400s, the intent checks (400s with the server's text), and the publish
+ * states with their `status` labels.
  *
  * @since 0.1.0
  */
@@ -8,7 +9,8 @@ import type { ApiRequest } from "../Api.ts"
 import { byteLength } from "../Names.ts"
 import { jsonByteLength } from "./bytes.ts"
 import { Body } from "./jsonBody.ts"
-import { decodeRecipient, isHttps, PROVIDERS, type Provider, present, type Recipient } from "./pushModel.ts"
+import { decodeRecipient, PROVIDERS, type Provider, type Recipient, recipientProblem } from "./pushModel.ts"
+import type { Notification } from "./pushRender.ts"
 import { invalid, reject } from "./respond.ts"
 
 /**
@@ -22,8 +24,9 @@ export type Target =
   | { readonly type: "channel"; readonly channel: string }
   | { readonly type: "registeredTopic" | "userTopic"; readonly topic: string }
   | { readonly type: "recipient"; readonly recipient: Recipient }
-  | { readonly type: "providerTopic" | "providerCondition"; readonly provider: Provider }
-  | { readonly type: "indexedFilter" }
+  | { readonly type: "providerTopic"; readonly provider: Provider; readonly topic: string }
+  | { readonly type: "providerCondition"; readonly provider: Provider; readonly condition: string }
+  | { readonly type: "indexedFilter"; readonly filter: unknown }
 
 const TARGET_TYPES = [
   "device",
@@ -43,37 +46,26 @@ const decodeTarget = (value: unknown): Target => {
   }
   const t = Body.nested(value as Record<string, unknown>, "push")
   const type = t.variant("type", TARGET_TYPES)
-  const nonEmpty = (key: string): string => {
-    const v = t.string(key)
-    return v.trim() === "" ? invalid(`publish target ${key} must not be empty`) : v
-  }
   switch (type) {
     case "device":
-      return { type, device_id: nonEmpty("device_id") }
+      return { type, device_id: t.string("device_id") }
     case "client":
-      return { type, client_id: nonEmpty("client_id") }
+      return { type, client_id: t.string("client_id") }
     case "channel":
-      return { type, channel: nonEmpty("channel") }
+      return { type, channel: t.string("channel") }
     case "registeredTopic":
     case "userTopic":
-      return { type, topic: nonEmpty("topic") }
-    case "recipient": {
-      const recipient = decodeRecipient(t.object("recipient", "PushRecipient"))
-      if (Object.values(recipient.fields).some((v) => v === "")) invalid("publish recipient must not be empty")
-      return { type, recipient }
-    }
+      return { type, topic: t.string("topic") }
+    case "recipient":
+      return { type, recipient: decodeRecipient(t.object("recipient", "PushRecipient")) }
     case "providerTopic":
-    case "providerCondition": {
-      const provider = t.variant("provider", PROVIDERS)
-      nonEmpty(type === "providerTopic" ? "topic" : "condition")
-      return { type, provider }
-    }
-    case "indexedFilter": {
-      const filter = t.value["filter"]
-      if (filter === undefined) t.error("missing field `filter`")
-      if (jsonByteLength(filter) > 4096) invalid("indexed filter must be at most 4096 bytes")
-      return { type }
-    }
+      return { type, provider: t.variant("provider", PROVIDERS), topic: t.string("topic") }
+    case "providerCondition":
+      return { type, provider: t.variant("provider", PROVIDERS), condition: t.string("condition") }
+    case "indexedFilter":
+      if (t.value["filter"] === undefined) t.error("missing field `filter`")
+      // Sockudo 5.0.1's decoder cannot read a JSON value inside an internally tagged enum.
+      return t.error("invalid type: newtype struct, expected a valid json")
   }
 }
 
@@ -85,14 +77,15 @@ const decodeTarget = (value: unknown): Target => {
 export interface PublishIntent {
   readonly publishId: string | undefined
   readonly recipients: ReadonlyArray<Target>
-  readonly payload: Readonly<Record<string, unknown>>
+  readonly notification: Notification
   readonly overrides: ReadonlyMap<Provider, unknown>
+  readonly sync: boolean
   readonly notBeforeMs: number | undefined
   readonly expiresAtMs: number | undefined
 }
 
 /**
- * Decodes and validates a PublishRequest (intent validation failures are 400).
+ * Decodes a PublishRequest (the push extractor's JSON 400s only; see {@link checkIntent}).
  *
  * @since 0.1.0
  */
@@ -102,38 +95,72 @@ export const decodePublish = (value: unknown): PublishIntent => {
   }
   const body = Body.nested(value as Record<string, unknown>, "push")
   const publishId = body.optionalString("publishId")
-  if (body.value["recipients"] === undefined) body.error("missing field `recipients`")
-  const rawRecipients = body.optionalArray("recipients") ?? []
-  const recipients = rawRecipients.map(decodeTarget)
-  if (recipients.length === 0 || recipients.length > 1024) invalid("recipients must contain 1 to 1024 targets")
+  const recipients = (body.optionalArray("recipients") ?? []).map(decodeTarget)
   const payload = Body.nested(body.object("payload", "PushPayload"), "push")
-  const templateId = payload.optionalString("templateId")
-  const templateData = payload.optionalValue("templateData")
-  const title = payload.optionalString("title")
-  const text = payload.optionalString("body")
-  const icon = payload.optionalString("icon")
-  payload.optionalString("sound")
-  payload.optionalString("collapseKey")
-  if (templateId !== undefined && templateId.trim() === "") invalid("templateId must not be empty")
-  if (templateData !== undefined && jsonByteLength(templateData) > 8192) invalid("templateData exceeds 8192 bytes")
-  if (title !== undefined && byteLength(title) > 256) invalid("title exceeds 256 bytes")
-  if (text !== undefined && byteLength(text) > 4096) invalid("body exceeds 4096 bytes")
-  if (icon !== undefined && (!isHttps(icon) || byteLength(icon) > 2048)) invalid("icon must be an https URL")
+  const notification: Notification = {
+    templateId: payload.optionalString("templateId"),
+    templateData: payload.optionalValue("templateData") ?? null,
+    title: payload.optionalString("title"),
+    body: payload.optionalString("body"),
+    icon: payload.optionalString("icon"),
+    sound: payload.optionalString("sound"),
+    collapseKey: payload.optionalString("collapseKey")
+  }
   const overrides = new Map<Provider, unknown>()
   for (const raw of body.optionalArray("providerOverrides") ?? []) {
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) body.error("expected struct ProviderOverride")
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      body.error("expected struct ProviderOverridePayload")
     const o = Body.nested(raw as Record<string, unknown>, "push")
     const provider = o.variant("provider", PROVIDERS)
-    const overridePayload = o.value["payload"]
-    if (overridePayload === undefined) o.error("missing field `payload`")
-    if (jsonByteLength(overridePayload) > 4096) invalid("provider override payload exceeds 4096 bytes")
-    overrides.set(provider, overridePayload)
+    if (o.value["payload"] === undefined) o.error("missing field `payload`")
+    if (!overrides.has(provider)) overrides.set(provider, o.value["payload"])
   }
-  body.optionalBoolean("sync")
+  const sync = body.optionalBoolean("sync") ?? false
   const notBeforeMs = body.optionalUint("notBeforeMs")
   const expiresAtMs = body.optionalUint("expiresAtMs")
-  if (publishId !== undefined && publishId.trim() === "") invalid("publishId must not be empty")
-  return { publishId, recipients, payload: present(payload.value), overrides, notBeforeMs, expiresAtMs }
+  return { publishId, recipients, notification, overrides, sync, notBeforeMs, expiresAtMs }
+}
+
+const tooLarge = (field: string, max: number): never => invalid(`${field} exceeds ${max} bytes`)
+
+const nonEmpty = (field: string, value: string): void => {
+  if (value.trim() === "") invalid(`${field} must not be empty`)
+}
+
+const checkTarget = (t: Target): void => {
+  if (t.type === "device") nonEmpty("deviceId", t.device_id)
+  else if (t.type === "client") nonEmpty("clientId", t.client_id)
+  else if (t.type === "channel") nonEmpty("channel", t.channel)
+  else if (t.type === "providerCondition") nonEmpty("condition", t.condition)
+  else if (t.type === "recipient") {
+    const problem = recipientProblem(t.recipient)
+    if (problem !== undefined) invalid(problem)
+  } else if (t.type === "indexedFilter") {
+    if (jsonByteLength(t.filter) > 4096) tooLarge("filter", 4096)
+  } else nonEmpty("topic", t.topic)
+}
+
+/**
+ * The intent checks of a publish, in the server's order (400 `invalid_input` with its text):
+ * publish id, targets (1 to 1024, each), notification fields, overrides.
+ *
+ * @since 0.1.0
+ */
+export const checkIntent = (publishId: string, intent: PublishIntent, notification: Notification): void => {
+  nonEmpty("publishId", publishId)
+  if (intent.recipients.length === 0) invalid("targets is invalid: must contain at least one target")
+  if (intent.recipients.length > 1024) invalid("targets is invalid: too many targets")
+  intent.recipients.forEach(checkTarget)
+  const { title, body, icon, templateData } = notification
+  if (title !== undefined && byteLength(title) > 256) tooLarge("title", 256)
+  if (body !== undefined && byteLength(body) > 4096) tooLarge("body", 4096)
+  if (icon !== undefined) {
+    if (byteLength(icon) > 2048) tooLarge("icon", 2048)
+    if (!URL.canParse(icon)) invalid("icon is invalid: must be a valid URL")
+    if (new URL(icon).protocol !== "https:") invalid("icon is invalid: must use https")
+  }
+  if (jsonByteLength(templateData) > 8192) tooLarge("templateData", 8192)
+  for (const payload of intent.overrides.values()) if (jsonByteLength(payload) > 4096) tooLarge("payload", 4096)
 }
 
 /**
@@ -141,7 +168,7 @@ export const decodePublish = (value: unknown): PublishIntent => {
  *
  * @since 0.1.0
  */
-export type PublishState = "queued" | "cancelled" | "expired" | "dead_lettered" | "succeeded" | "partiallySucceeded"
+export type PublishState = "queued" | "dispatching" | "expired" | "failed" | "succeeded" | "partiallySucceeded"
 
 /**
  * The `status` label of a duplicate publish for a state.
@@ -150,17 +177,6 @@ export type PublishState = "queued" | "cancelled" | "expired" | "dead_lettered" 
  */
 export const statusLabel = (state: PublishState): string =>
   state === "queued" ? "accepted" : state === "partiallySucceeded" ? "partially_succeeded" : state
-
-/**
- * Replaces `{{key}}` placeholders with `data[key]`.
- *
- * @since 0.1.0
- */
-export const render = (text: string, data: unknown): string =>
-  text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (whole, key: string) => {
-    const value = data !== null && typeof data === "object" ? (data as Record<string, unknown>)[key] : undefined
-    return value === undefined ? whole : typeof value === "string" ? value : JSON.stringify(value)
-  })
 
 /**
  * Rejects a request body that is not a JSON array (batch publish).

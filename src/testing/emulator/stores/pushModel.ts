@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import type { ApiRequest } from "../Api.ts"
+import type { ApiRequest, ApiResponse, AppHandle, Route } from "../Api.ts"
 import { base64UrlDecode, base64UrlEncode } from "./bytes.ts"
 import { Body } from "./jsonBody.ts"
-import { fail, invalid } from "./respond.ts"
+import { fail, invalid, route } from "./respond.ts"
 
 /**
  * A push provider, as the server names it.
@@ -92,15 +92,84 @@ export const decodeRecipient = (value: Readonly<Record<string, unknown>>): Recip
 }
 
 /**
+ * What is wrong with a web push endpoint or WNS channel URI (the server's text, with `field`),
+ * if anything. Local and private hosts pass, as on a server with
+ * `PUSH_ALLOW_LOCAL_WEB_PUSH_ENDPOINTS=true`; delivery to them fails instead (see {@link isLocalHost}).
+ *
+ * @since 0.1.0
+ */
+export const endpointProblem = (field: string, s: string): string | undefined => {
+  if (!URL.canParse(s)) return `${field} is invalid: must be a valid URL`
+  const url = new URL(s)
+  if (url.protocol !== "https:") return `${field} is invalid: must use https`
+  if (url.username !== "" || url.password !== "") return `${field} is not allowed: userinfo is not allowed`
+  if (url.hostname === "") return `${field} is invalid: must include a host`
+  return undefined
+}
+
+/**
+ * What is wrong with a recipient (the server's text), if anything.
+ *
+ * @since 0.1.0
+ */
+export const recipientProblem = (recipient: Recipient): string | undefined => {
+  for (const [field, value] of Object.entries(recipient.fields)) {
+    if (value.trim() === "") return `${field} must not be empty`
+    if (field === "endpoint" || field === "channelUri") {
+      const problem = endpointProblem("endpoint", value)
+      if (problem !== undefined) return problem
+    }
+  }
+  return undefined
+}
+
+/**
  * The store's checks of a recipient (a violation is a 500).
  *
  * @since 0.1.0
  */
 export const checkRecipient = (recipient: Recipient): void => {
-  if (Object.values(recipient.fields).some((v) => v === "")) storeError()
-  if (recipient.transportType === "web" && !isHttps(recipient.fields["endpoint"]!)) storeError()
-  if (recipient.transportType === "wns" && !isHttps(recipient.fields["channelUri"]!)) storeError()
+  if (recipientProblem(recipient) !== undefined) storeError()
 }
+
+/**
+ * Whether a URL's host is one the server's dispatchers refuse to deliver to: `localhost`,
+ * `*.local`, or a loopback, private, link-local, multicast, unspecified, broadcast or
+ * documentation address.
+ *
+ * @since 0.1.0
+ */
+export const isLocalHost = (url: string): boolean => {
+  const host = URL.canParse(url) ? new URL(url).hostname.toLowerCase() : ""
+  if (host === "localhost" || host.endsWith(".local")) return true
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host)
+  if (v4 !== null) return isLocalV4(v4.slice(1).map(Number))
+  if (!host.startsWith("[")) return false
+  const v6 = host.slice(1, -1)
+  const mapped = /^::ffff:(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(v6) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6)
+  if (mapped !== null) {
+    const parts =
+      mapped.length === 5
+        ? mapped.slice(1).map(Number)
+        : mapped.slice(1).flatMap((h) => [Number.parseInt(h, 16) >> 8, Number.parseInt(h, 16) & 255])
+    return isLocalV4(parts)
+  }
+  const first = Number.parseInt(v6.split(":")[0] || "0", 16)
+  return v6 === "::1" || v6 === "::" || (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || first >= 0xff00
+}
+
+const isLocalV4 = ([a, b, c, d]: ReadonlyArray<number>): boolean =>
+  a === 0 ||
+  a === 10 ||
+  a === 127 ||
+  (a === 172 && b! >= 16 && b! <= 31) ||
+  (a === 192 && b === 168) ||
+  (a === 169 && b === 254) ||
+  (a! >= 224 && a! <= 239) ||
+  (a === 255 && b === 255 && c === 255 && d === 255) ||
+  (a === 192 && b === 0 && c === 2) ||
+  (a === 198 && b === 51 && c === 100) ||
+  (a === 203 && b === 0 && c === 113)
 
 /**
  * The capability a push request uses (`x-sockudo-push-capability`, default `push-admin`).
@@ -111,7 +180,7 @@ export const capabilityOf = (request: ApiRequest): "admin" | "subscribe" => {
   const raw = request.headers["x-sockudo-push-capability"]
   if (raw === undefined || raw === "push-admin") return "admin"
   if (raw === "push-subscribe") return "subscribe"
-  return fail(403, "forbidden", `unsupported push capability '${raw}'`)
+  return fail(403, "forbidden", "unknown push capability requested")
 }
 
 /**
@@ -124,61 +193,95 @@ export const requireAdmin = (request: ApiRequest): void => {
 }
 
 /**
- * The device identity token of a request (`x-sockudo-device-identity-token` or a bearer token).
+ * A route for the `push-admin` capability only.
  *
  * @since 0.1.0
  */
-export const identityToken = (request: ApiRequest): string | undefined => {
-  const header = request.headers["x-sockudo-device-identity-token"]
-  if (header !== undefined) return header
-  const authorization = request.headers["authorization"]
-  return authorization?.startsWith("Bearer ") ? authorization.slice(7) : undefined
+export const adminRoute = (
+  method: Route["method"],
+  path: string,
+  handle: (request: ApiRequest, app: AppHandle) => ApiResponse
+): Route =>
+  route(method, path, (request, app) => {
+    requireAdmin(request)
+    return handle(request, app)
+  })
+
+/**
+ * Checks the device identity token of a `push-subscribe` request (`x-sockudo-device-identity-token`,
+ * else `Authorization: Bearer`) against the device's: 401 when missing or wrong.
+ *
+ * @since 0.1.0
+ */
+export const verifyIdentity = (request: ApiRequest, deviceToken: string): void => {
+  let token = request.headers["x-sockudo-device-identity-token"]
+  if (token === undefined) {
+    const authorization =
+      request.headers["authorization"] ?? fail(401, "auth_failed", "deviceIdentityToken is required")
+    if (!authorization.startsWith("Bearer ")) fail(401, "auth_failed", "deviceIdentityToken bearer auth is required")
+    token = authorization.slice(7)
+  }
+  if (token !== deviceToken) fail(401, "auth_failed", "invalid deviceIdentityToken")
 }
 
 /**
- * One page of a push list and its paging query: `limit` 1..=1000 (default 100, never clamped)
- * and an opaque app-scoped `cursor`.
+ * The kind of list a cursor belongs to.
  *
  * @since 0.1.0
  */
-export const pageOf = <A>(request: ApiRequest, appId: string, items: ReadonlyArray<A>) => {
+export type CursorKind = "device" | "channelSubscription" | "credential" | "template" | "deadLetter"
+
+/**
+ * One page of a push list. `rows` are `[position, item]`, paged in ascending position order after
+ * the cursor's position (so a page is stable when rows before it come or go). `limit` is
+ * 1..=1000 (default 100, never clamped); the cursor is opaque and app-scoped; `next_cursor` is
+ * present exactly when more rows follow.
+ *
+ * @since 0.1.0
+ */
+export const pageOf = <A>(
+  request: ApiRequest,
+  appId: string,
+  kind: CursorKind,
+  rows: ReadonlyArray<readonly [position: string, item: A]>
+) => {
   const rawLimit = request.query["limit"]
   let limit = 100
   if (rawLimit !== undefined) {
-    if (!/^\d+$/.test(rawLimit)) invalid("limit must be an integer between 1 and 1000")
+    if (!/^\d+$/.test(rawLimit)) invalid("limit must be between 1 and 1000")
     limit = Number(rawLimit)
     if (limit < 1 || limit > 1000) invalid("limit must be between 1 and 1000")
   }
-  let offset = 0
-  const cursor = request.query["cursor"]
-  if (cursor !== undefined) {
-    const decoded = base64UrlDecode(cursor)
-    let parsed: unknown
-    try {
-      parsed = "text" in decoded ? JSON.parse(decoded.text) : undefined
-    } catch {
-      parsed = undefined
-    }
-    const c = parsed as { app?: unknown; offset?: unknown } | undefined
-    if (c?.app !== appId || !Number.isInteger(c.offset) || (c.offset as number) < 0) invalid("invalid cursor")
-    offset = c!.offset as number
-  }
-  const page = items.slice(offset, offset + limit)
-  const hasMore = offset + limit < items.length
-  return {
-    items: page,
-    next_cursor: hasMore ? base64UrlEncode(JSON.stringify({ app: appId, offset: offset + limit })) : null,
-    has_more: hasMore
-  }
+  const after = cursorPosition(request.query["cursor"], appId, kind)
+  const following = rows
+    .filter(([position]) => after === undefined || position > after)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const page = following.slice(0, limit)
+  const last = page.at(-1)?.[0]
+  const nextCursor =
+    following.length > limit && last !== undefined
+      ? base64UrlEncode(JSON.stringify({ appId, kind, position: last, issuedAtMs: request.nowMs }))
+      : null
+  return { items: page.map(([, item]) => item), next_cursor: nextCursor, has_more: nextCursor !== null }
 }
 
-/**
- * Every value of `map`, sorted by key (list routes page over a stable order).
- *
- * @since 0.1.0
- */
-export const sortedValues = <V>(map: ReadonlyMap<string, V>): Array<V> =>
-  [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v)
+/** The position a cursor resumes after; 400 for a cursor that does not decode or is another app's. */
+const cursorPosition = (cursor: string | undefined, appId: string, kind: CursorKind): string | undefined => {
+  if (cursor === undefined) return undefined
+  const decoded = base64UrlDecode(cursor)
+  let parsed: { appId?: unknown; kind?: unknown; position?: unknown } | undefined
+  try {
+    parsed = "text" in decoded ? JSON.parse(decoded.text) : undefined
+  } catch {
+    parsed = undefined
+  }
+  if (typeof parsed?.appId !== "string" || typeof parsed.position !== "string" || typeof parsed.kind !== "string") {
+    return invalid("cursor decode failed")
+  }
+  if (parsed.appId !== appId) invalid(`cursor belongs to app ${parsed.appId}, expected ${appId}`)
+  if (kind === "deadLetter" && parsed.kind !== kind) invalid("cursor is not a dead-letter cursor")
+  return parsed.position
+}
 
 /** Copies the present (non-null) keys of an object. */
 export const present = (value: Readonly<Record<string, unknown>>): Record<string, unknown> =>
