@@ -34,6 +34,8 @@ export interface PeerClient {
   readonly signin: (auth: Sockudo.UserAuthentication) => Promise<Outcome>
   /** A client event (`client-...`). */
   readonly trigger: (channel: string, event: string, data: unknown) => Promise<void>
+  /** A Protocol V2 presence update (`sockudo:presence_update`): the member's new `user_info`. */
+  readonly presenceUpdate: (channel: string, userInfo: unknown) => Promise<void>
   readonly unsubscribe: (channel: string) => Promise<void>
   readonly disconnect: () => Promise<void>
   /** Application events received (no `pusher:`, `pusher_internal:`, `sockudo:` or `sockudo_internal:` frames). */
@@ -202,6 +204,11 @@ export const connectRaw = async (options: RawOptions): Promise<PeerClient> => {
     trigger: async (channel, event, data) => {
       send(event, data, channel)
     },
+    // `data` as a JSON string: Sockudo 5.0.1 reads `channel` from an object `data` into a field
+    // of its own, and then refuses the update ("presence_update channel is required").
+    presenceUpdate: async (channel, userInfo) => {
+      send(`${prefix}presence_update`, JSON.stringify({ channel, data: userInfo }))
+    },
     unsubscribe: async (channel) => {
       send(`${prefix}unsubscribe`, { channel })
     },
@@ -249,6 +256,7 @@ export const connectEmulated = async (
       ),
     signin: (auth) => outcome(connection.signin(auth)),
     trigger: (channel, event, data) => run(connection.trigger(channel, event, data)),
+    presenceUpdate: (channel, userInfo) => run(connection.presenceUpdate(channel, userInfo)),
     unsubscribe: (channel) => run(connection.unsubscribe(channel)),
     disconnect: () => run(connection.disconnect),
     events: (channel) => applicationEvents(frames(), channel),
