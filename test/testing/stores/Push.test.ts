@@ -107,6 +107,8 @@ describe("push store", () => {
     })
     const server = envelope(500, "internal_error", "Internal server error")
     expect(p.send("POST", "/deviceRegistrations", { body: { ...device, id: "" } })).toEqual(server)
+    // The store trims before its emptiness checks.
+    expect(p.send("POST", "/deviceRegistrations", { body: { ...device, timezone: "  " } })).toEqual(server)
     expect(p.send("POST", "/deviceRegistrations", { body: { ...device, id: "__sockudo_client_scope__:x" } })).toEqual(
       server
     )
@@ -151,7 +153,15 @@ describe("push store", () => {
     expect(rest).toMatchObject({ has_more: false, next_cursor: null, items: [{ templateId: "c", appId: "app-id" }] })
     expect(p.send("GET", "/templates?limit=0")).toMatchObject({ status: 400, json: { code: "invalid_input" } })
     expect(p.send("GET", "/templates?limit=1001")).toMatchObject({ status: 400 })
-    expect(p.send("GET", "/templates?cursor=zzz")).toMatchObject({ status: 400 })
+    expect(p.send("GET", "/templates?cursor=zzz")).toEqual(envelope(400, "invalid_input", "cursor decode failed"))
+    expect(p.send("GET", "/templates?limit=ten")).toEqual({
+      status: 400,
+      text: "Failed to deserialize query string: limit: invalid digit found in string"
+    })
+    // The dead-letter queue takes only its own cursors; another list's is a backend error.
+    expect(p.send("GET", `/deadLetters?cursor=${first.next_cursor}`)).toEqual(
+      envelope(500, "internal_error", "Internal server error")
+    )
     expect(p.send("GET", "/templates/missing")).toMatchObject({ status: 404, json: { code: "not_found" } })
     expect(p.send("DELETE", "/templates/a")).toEqual({ status: 204, json: undefined })
   })

@@ -12,7 +12,7 @@ import { credentialRoutes } from "./pushCredentials.ts"
 import { type DeviceEntry, deviceRoutes } from "./pushDevices.ts"
 import { makePublisher, type Publish } from "./pushDispatch.ts"
 import { decodePublish, requireArray } from "./pushIntents.ts"
-import { adminRoute, pageOf } from "./pushModel.ts"
+import { adminRoute, pageOf, queryNumber } from "./pushModel.ts"
 import { decodeDeliveryEvent } from "./pushReports.ts"
 import { type Subscription, subscriptionRoutes } from "./pushSubscriptions.ts"
 import { decodeTemplate, type StoredTemplate } from "./pushTemplates.ts"
@@ -81,10 +81,9 @@ export const makePushStore = (options: { readonly newId?: IdSource | undefined }
     // Sockudo 5.0.1 deletes a scheduler job here, which no HTTP publish creates: nothing is cancelled.
     adminRoute("DELETE", "/push/scheduled/:jobId", () => ({ status: 204, json: undefined })),
     adminRoute("GET", "/push/deadLetters", (request, app) => {
-      const since = request.query["sinceMs"]
-      const until = request.query["untilMs"]
-      for (const bound of [since, until]) if (bound !== undefined && !/^\d+$/.test(bound)) invalid("invalid query")
-      if (since !== undefined && until !== undefined && Number(since) > Number(until)) {
+      const since = queryNumber(request, "sinceMs")
+      const until = queryNumber(request, "untilMs")
+      if (since !== undefined && until !== undefined && since > until) {
         invalid("sinceMs must be less than or equal to untilMs")
       }
       const provider = request.query["provider"]

@@ -112,7 +112,8 @@ export const checkDevice = (device: Device): void => {
   if (pushRatePolicy !== undefined && (pushRatePolicy.capacity === 0 || pushRatePolicy.refillPerSecond === 0)) {
     storeError()
   }
-  if (id === "" || id.startsWith("__sockudo_client_scope__:") || timezone === "" || locale === "") storeError()
+  const blank = (s: string) => s.trim() === ""
+  if (blank(id) || id.startsWith("__sockudo_client_scope__:") || blank(timezone) || blank(locale)) storeError()
   if (metadata !== undefined && jsonByteLength(metadata) > 4096) storeError()
   checkRecipient(device.recipient)
 }

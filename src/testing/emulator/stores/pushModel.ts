@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import type { ApiRequest, ApiResponse, AppHandle, Route } from "../Api.ts"
+import { type ApiRequest, type ApiResponse, type AppHandle, badQuery, type Route } from "../Api.ts"
 import { base64UrlDecode, base64UrlEncode } from "./bytes.ts"
 import { Body } from "./jsonBody.ts"
-import { fail, invalid, route } from "./respond.ts"
+import { fail, invalid, reject, route } from "./respond.ts"
 
 /**
  * A push provider, as the server names it.
@@ -245,13 +245,8 @@ export const pageOf = <A>(
   kind: CursorKind,
   rows: ReadonlyArray<readonly [position: string, item: A]>
 ) => {
-  const rawLimit = request.query["limit"]
-  let limit = 100
-  if (rawLimit !== undefined) {
-    if (!/^\d+$/.test(rawLimit)) invalid("limit must be between 1 and 1000")
-    limit = Number(rawLimit)
-    if (limit < 1 || limit > 1000) invalid("limit must be between 1 and 1000")
-  }
+  const limit = queryNumber(request, "limit") ?? 100
+  if (limit < 1 || limit > 1000) invalid("limit must be between 1 and 1000")
   const after = cursorPosition(request.query["cursor"], appId, kind)
   const following = rows
     .filter(([position]) => after === undefined || position > after)
@@ -263,6 +258,19 @@ export const pageOf = <A>(
       ? base64UrlEncode(JSON.stringify({ appId, kind, position: last, issuedAtMs: request.nowMs }))
       : null
   return { items: page.map(([, item]) => item), next_cursor: nextCursor, has_more: nextCursor !== null }
+}
+
+/**
+ * An unsigned integer query parameter of a push route, or the query extractor's plain-text 400.
+ *
+ * @since 0.1.0
+ */
+export const queryNumber = (request: ApiRequest, key: string): number | undefined => {
+  const raw = request.query[key]
+  if (raw === undefined) return undefined
+  if (raw === "") return reject(badQuery(`${key}: cannot parse integer from empty string`))
+  if (!/^\+?\d+$/.test(raw)) return reject(badQuery(`${key}: invalid digit found in string`))
+  return Number(raw)
 }
 
 /** The position a cursor resumes after; 400 for a cursor that does not decode or is another app's. */
@@ -279,7 +287,8 @@ const cursorPosition = (cursor: string | undefined, appId: string, kind: CursorK
     return invalid("cursor decode failed")
   }
   if (parsed.appId !== appId) invalid(`cursor belongs to app ${parsed.appId}, expected ${appId}`)
-  if (kind === "deadLetter" && parsed.kind !== kind) invalid("cursor is not a dead-letter cursor")
+  // The dead-letter queue refuses another list's cursor as a backend error.
+  if (kind === "deadLetter" && parsed.kind !== kind) storeError()
   return parsed.position
 }
 
