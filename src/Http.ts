@@ -15,6 +15,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
@@ -110,6 +111,14 @@ export interface Request<A> {
   readonly decode: Decoder<A>
   /** Default `"retryable"`. */
   readonly retry?: RetryMode | undefined
+  /**
+   * Leave an attempt that timed out running in the background (for {@link completionGrace})
+   * instead of aborting it: for requests under an idempotency key, which the server claims
+   * before it works and, when the connection closes under it, leaves claimed for the key's
+   * whole TTL (every retry answered 503 `backpressure`). Left to finish, the server stores the
+   * answer, and the retry gets it.
+   */
+  readonly finishOnTimeout?: boolean | undefined
 }
 
 /**
@@ -156,37 +165,60 @@ let liveClock: Clock.Clock | undefined
 const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /**
+ * How long an attempt left to finish after its timeout ({@link Request.finishOnTimeout}) may
+ * still run before it is aborted after all.
+ *
+ * @since 0.1.0
+ */
+export const completionGrace: Duration.Duration = Duration.seconds(60)
+
+const timedOut = (duration: Duration.Duration) =>
+  new Cause.TimeoutError(`Operation timed out after '${Duration.format(duration)}'`)
+
+/**
  * `Effect.timeout`, for less: with the live clock (whose `sleep` is a `setTimeout`), one fiber for
  * `self` and a plain timer instead of two raced fibers. Any other clock (`TestClock`) goes through
  * `Effect.timeout`, so time stays under its control.
+ *
+ * With `finish`, `self` runs in a fiber of its own that the timeout does not interrupt: it is
+ * left to complete in the background, and interrupted only `finish` later (or when the caller
+ * is interrupted).
  *
  * @since 0.1.0
  */
 export const withTimeout = <A, E>(
   self: Effect.Effect<A, E>,
-  duration: Duration.Duration
+  duration: Duration.Duration,
+  finish?: Duration.Duration
 ): Effect.Effect<A, E | Cause.TimeoutError> =>
   Effect.withFiber((parent) => {
     liveClock ??= Context.get(Context.empty(), Clock.Clock)
     const millis = Duration.toMillis(duration)
-    if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis <= MAX_TIMER_MILLIS)) {
-      return Effect.timeout(self, duration)
+    const finishMillis = finish === undefined ? 0 : Duration.toMillis(finish)
+    if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis + finishMillis <= MAX_TIMER_MILLIS)) {
+      if (finish === undefined) return Effect.timeout(self, duration)
+      return Effect.flatMap(Effect.forkDetach(Effect.timeout(self, Duration.sum(duration, finish))), (fiber) =>
+        Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
+      ) as Effect.Effect<A, E | Cause.TimeoutError>
     }
-    return Effect.flatMap(Effect.forkChild(self, { startImmediately: true }), (fiber) =>
+    // Left to finish, the fiber's failure is nobody's to observe once the caller has moved on.
+    const run = finish === undefined ? self : Effect.exit(self)
+    const fork = finish === undefined ? Effect.forkChild : Effect.forkDetach
+    return Effect.flatMap(fork(run, { startImmediately: true }), (fiber) =>
       Effect.callback<A, E | Cause.TimeoutError>((resume) => {
-        const timer = setTimeout(
-          () =>
-            resume(
-              Effect.andThen(
-                Fiber.interrupt(fiber),
-                Effect.fail(new Cause.TimeoutError(`Operation timed out after '${Duration.format(duration)}'`))
-              )
-            ),
-          millis
-        )
+        let finishing: ReturnType<typeof setTimeout> | undefined
+        const timer = setTimeout(() => {
+          if (finish === undefined) {
+            resume(Effect.andThen(Fiber.interrupt(fiber), Effect.fail(timedOut(duration))))
+          } else {
+            finishing = setTimeout(() => fiber.interruptUnsafe(), finishMillis)
+            resume(Effect.fail(timedOut(duration)))
+          }
+        }, millis)
         fiber.addObserver((exit) => {
           clearTimeout(timer)
-          resume(exit)
+          if (finishing !== undefined) clearTimeout(finishing)
+          resume(finish === undefined ? (exit as Exit.Exit<A, E>) : flattenExit(exit as Exit.Exit<Exit.Exit<A, E>>))
         })
         return Effect.suspend(() => {
           clearTimeout(timer)
@@ -195,6 +227,9 @@ export const withTimeout = <A, E>(
       })
     )
   })
+
+const flattenExit = <A, E>(exit: Exit.Exit<Exit.Exit<A, E>>): Exit.Exit<A, E> =>
+  exit._tag === "Success" ? exit.value : (exit as Exit.Exit<never>)
 
 /**
  * Builds the pipeline. The HttpClient's own span is turned off: each public operation already
@@ -274,7 +309,11 @@ export const make = Effect.gen(function* () {
       const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response))
     }
-    const attempt = withTimeout(Effect.flatMap(Clock.currentTimeMillis, send), config.timeout).pipe(
+    const attempt = withTimeout(
+      Effect.flatMap(Clock.currentTimeMillis, send),
+      config.timeout,
+      spec.finishOnTimeout ? completionGrace : undefined
+    ).pipe(
       Effect.catchTags({
         HttpClientError: (error) =>
           Effect.fail(

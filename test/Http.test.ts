@@ -1,8 +1,9 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Duration, Effect, Exit, Fiber, Schedule } from "effect"
+import { TestClock } from "effect/testing"
 import { Http, SockudoConfig } from "../src/index.ts"
 import * as SockudoTest from "../src/testing/index.ts"
-import { layer, requests, sequence, sockudo } from "./support/harness.ts"
+import { layer, requests, sequence, sockudo, withTime } from "./support/harness.ts"
 
 const noRetry = { retry: SockudoConfig.noRetries }
 
@@ -180,4 +181,128 @@ describe("request building", () => {
   it("retryPolicy is exported for reuse", () => {
     assert.isDefined(Http.retryPolicy(SockudoConfig.defaultRetrySchedule, "retryable"))
   })
+})
+
+describe("per-attempt timeout", () => {
+  /** An attempt that takes `ms`, recording whether it finished or was interrupted. */
+  const slow = (ms: number) => {
+    const seen = { finished: false, interrupted: false }
+    const effect = Effect.sleep(`${ms} millis`).pipe(
+      Effect.andThen(
+        Effect.sync(() => {
+          seen.finished = true
+        })
+      ),
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          seen.interrupted = true
+        })
+      )
+    )
+    return { seen, effect }
+  }
+
+  for (const [clock, run] of [
+    ["live clock (plain timer)", it.live],
+    ["TestClock (Effect.timeout)", it.effect]
+  ] as const) {
+    const wait = (ms: number) =>
+      clock === "live clock (plain timer)"
+        ? Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+        : TestClock.adjust(`${ms} millis`)
+
+    run(`${clock}: a timed-out attempt is interrupted`, () =>
+      Effect.gen(function* () {
+        const { seen, effect } = slow(200)
+        const fiber = yield* Effect.forkChild(Http.withTimeout(effect, Duration.millis(50)))
+        yield* wait(60)
+        assert.strictEqual((yield* Fiber.await(fiber))._tag, "Failure")
+        yield* wait(200)
+        assert.deepStrictEqual(seen, { finished: false, interrupted: true })
+      })
+    )
+
+    run(`${clock}: with a finishing time, the caller times out and the attempt runs to its end`, () =>
+      Effect.gen(function* () {
+        const { seen, effect } = slow(200)
+        const fiber = yield* Effect.forkChild(Http.withTimeout(effect, Duration.millis(50), Duration.seconds(1)))
+        yield* wait(60)
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(Exit.hasInterrupts(exit) === false && exit._tag === "Failure")
+        assert.deepStrictEqual(seen, { finished: false, interrupted: false })
+        yield* wait(200)
+        assert.deepStrictEqual(seen, { finished: true, interrupted: false })
+      })
+    )
+
+    run(`${clock}: ... but not past the finishing time`, () =>
+      Effect.gen(function* () {
+        const { seen, effect } = slow(1_000)
+        const fiber = yield* Effect.forkChild(Http.withTimeout(effect, Duration.millis(50), Duration.millis(100)))
+        yield* wait(60)
+        yield* Fiber.await(fiber)
+        yield* wait(150)
+        assert.deepStrictEqual(seen, { finished: false, interrupted: true })
+      })
+    )
+
+    run(`${clock}: a caller interrupted before the timeout interrupts the attempt`, () =>
+      Effect.gen(function* () {
+        const { seen, effect } = slow(200)
+        const fiber = yield* Effect.forkChild(Http.withTimeout(effect, Duration.millis(100), Duration.seconds(1)))
+        yield* wait(20)
+        yield* Fiber.interrupt(fiber)
+        yield* wait(250)
+        assert.deepStrictEqual(seen, { finished: false, interrupted: true })
+      })
+    )
+  }
+
+  it.effect("a publish with a key that timed out is left to reach the server; the retry gets its answer", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const exit = yield* withTime(s.trigger("orders", "created", 1, { idempotencyKey: "slow-1" }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.deepStrictEqual(handled, ["slow-1 finished", "slow-1 answered from the cache"])
+    }).pipe(
+      Effect.provide(
+        layer(
+          (request) =>
+            handled.length === 0
+              ? Effect.sleep("3 seconds").pipe(
+                  Effect.as(SockudoTest.json(200, { ok: true })),
+                  Effect.tap(() => Effect.sync(() => handled.push(`${request.headers["x-idempotency-key"]} finished`))),
+                  Effect.onInterrupt(() => Effect.sync(() => handled.push("interrupted")))
+                )
+              : Effect.sync(() => {
+                  handled.push(`${request.headers["x-idempotency-key"]} answered from the cache`)
+                  return SockudoTest.json(200, { ok: true })
+                }),
+          { timeout: "1 second", retry: Schedule.spaced("5 seconds").pipe(Schedule.upTo({ times: 1 })) }
+        )
+      )
+    )
+  )
+  const handled: Array<string> = []
+
+  it.effect("a publish without a key that timed out is aborted (it is never retried)", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const exit = yield* withTime(s.trigger("orders", "created", 1))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.deepStrictEqual(aborted, ["interrupted"])
+    }).pipe(
+      Effect.provide(
+        layer(
+          () =>
+            Effect.sleep("3 seconds").pipe(
+              Effect.as(SockudoTest.json(200, { ok: true })),
+              Effect.onInterrupt(() => Effect.sync(() => aborted.push("interrupted")))
+            ),
+          { timeout: "1 second", autoIdempotency: false }
+        )
+      )
+    )
+  )
+  const aborted: Array<string> = []
 })

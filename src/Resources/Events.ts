@@ -66,7 +66,9 @@ const publishRequest = <A>(
   headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
   decode,
   // Without a key a retried publish could be delivered twice: only retry what never ran.
-  retry: idempotencyKey === undefined ? "rejected-only" : "retryable"
+  retry: idempotencyKey === undefined ? "rejected-only" : "retryable",
+  // Aborted mid-request, the server would leave the key claimed (503) for its whole TTL.
+  finishOnTimeout: idempotencyKey !== undefined
 })
 
 /** Validates an event's options and writes them onto the wire object, in the server's names. */
