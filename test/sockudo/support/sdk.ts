@@ -104,13 +104,17 @@ export interface Sdk {
   readonly exit: <A, E>(f: (sockudo: Sockudo.Service) => Effect.Effect<A, E>) => Promise<Exit.Exit<A, unknown>>
   /**
    * Sends a request the SDK's operations would refuse to send (signed by `signedUrl`, recorded
-   * like theirs); `body` is sent as given. Resolves with the status and the parsed JSON body (or
-   * the text when it is not JSON).
+   * like theirs); `body` is sent as given, with `headers` if any. Resolves with the status and the
+   * parsed JSON body (or the text when it is not JSON).
    */
   readonly raw: (
     method: "GET" | "POST" | "DELETE",
     path: string,
-    options?: { readonly query?: Readonly<Record<string, string | number>>; readonly body?: string }
+    options?: {
+      readonly query?: Readonly<Record<string, string | number>>
+      readonly body?: string
+      readonly headers?: Readonly<Record<string, string>>
+    }
   ) => Promise<RawResponse>
   readonly runtime: ManagedRuntime.ManagedRuntime<Sockudo.Sockudo, unknown>
   readonly dispose: () => Promise<void>
@@ -153,7 +157,8 @@ export const makeSdk = (
     raw: async (method, path, options = {}) => {
       const url = await runtime.runPromise(use((sdk) => sdk.signedUrl(method, path, options.query, options.body)))
       const request = HttpClientRequest.make(method)(url).pipe(
-        options.body === undefined ? (r) => r : HttpClientRequest.bodyText(options.body, "application/json")
+        options.body === undefined ? (r) => r : HttpClientRequest.bodyText(options.body, "application/json"),
+        HttpClientRequest.setHeaders(options.headers ?? {})
       )
       return rawClient.runPromise(
         Effect.flatMap(
