@@ -2,7 +2,7 @@
  * Push publishing against the real server and the emulator: acceptance (202) and the
  * asynchronous outcome read back from the publish status, the payload rendered for every
  * provider (inline, from a template, with overrides), how each kind of target is counted,
- * duplicates, batches, scheduled and expiring publishes, delivery reports and dead letters.
+ * duplicates, batches, delivery reports and dead letters (publishes in time: `PushScheduled.test.ts`).
  *
  * The server here runs its WNS provider only. The devices' WNS channel URIs are on a closed
  * loopback port, which its dispatcher refuses before sending anything (`invalid_token`): the
@@ -15,22 +15,20 @@
 import { expect } from "vitest"
 import { Push } from "../../src/index.ts"
 import { differential, usePeers } from "./support/differential.ts"
-import { freshPushState, registerWns, seen, useClosedPort, waitForPublish, wnsDevice } from "./support/push.ts"
+import {
+  freshPushState,
+  registerWns,
+  seen,
+  useClosedPort,
+  waitForPublish,
+  wnsDevice,
+  zeroCounters as zero
+} from "./support/push.ts"
 
 const peers = usePeers()
 const closed = useClosedPort()
 
 const providers = ["fcm", "apns", "webPush", "hms", "wns", "realtime"]
-const zero = {
-  planned: 0,
-  dispatched: 0,
-  succeeded: 0,
-  failed: 0,
-  expired: 0,
-  retryScheduled: 0,
-  retryAttempted: 0,
-  deadLettered: 0
-}
 
 differential(
   peers,
@@ -341,68 +339,6 @@ differential(
     }
   }
 )
-
-differential(
-  peers,
-  "push scheduled publish: held until notBeforeMs; cancelScheduled does not stop it",
-  async (s) => {
-    await freshPushState(s.peer)
-    const { device } = await registerWns(s, closed(), "desk")
-    const publishId = s.name("later")
-    // Due in 2.5 s and expired after 2 s: when it is taken up, it expires instead of failing.
-    const notBeforeMs = Date.now() + 2500
-    const request = {
-      publishId,
-      recipients: [Push.target.device(device.id)],
-      payload: { title: "Later" },
-      notBeforeMs,
-      expiresAtMs: notBeforeMs - 500
-    }
-    expect(await s.sdk.run((sdk) => sdk.push.schedule(request))).toMatchObject({
-      publishId,
-      status: "accepted",
-      expectedRecipients: 1
-    })
-    await waitForPublish(s.peer, publishId, (status) => status.state === "dispatching")
-    const held = await s.sdk.run((sdk) => sdk.push.status(publishId))
-    expect(held).toMatchObject({ state: "dispatching", counters: { ...zero, planned: 1 }, retryAfterMs: notBeforeMs })
-
-    // 5.0.1 keeps no scheduler job for an HTTP publish: the cancellation finds nothing to delete.
-    await s.sdk.run((sdk) => sdk.push.cancelScheduled(publishId))
-    expect(await s.sdk.run((sdk) => sdk.push.status(publishId))).toEqual(held)
-
-    await waitForPublish(s.peer, publishId)
-    expect(Date.now()).toBeGreaterThanOrEqual(notBeforeMs)
-    expect(await s.sdk.run((sdk) => sdk.push.status(publishId))).toMatchObject({
-      state: "expired",
-      counters: { ...zero, planned: 1, dispatched: 1, expired: 1 },
-      retryAfterMs: notBeforeMs
-    })
-    expect(await s.sdk.run((sdk) => sdk.push.devices.get(device.id))).toMatchObject({ id: device.id })
-  },
-  { timeout: 30_000 }
-)
-
-differential(peers, "push publish: past expiresAtMs, delivered as expired; the device stays registered", async (s) => {
-  await freshPushState(s.peer)
-  const { device } = await registerWns(s, closed(), "desk")
-  const publishId = s.name("stale")
-  const request = {
-    publishId,
-    recipients: [Push.target.device(device.id)],
-    payload: { title: "Stale" },
-    expiresAtMs: Date.now() - 1000
-  }
-  expect(await s.sdk.run((sdk) => sdk.push.publish(request))).toMatchObject({ status: "accepted" })
-  await waitForPublish(s.peer, publishId)
-  expect(await s.sdk.run((sdk) => sdk.push.status(publishId))).toMatchObject({
-    state: "expired",
-    counters: { ...zero, planned: 1, dispatched: 1, expired: 1 }
-  })
-  expect(await s.sdk.run((sdk) => sdk.push.devices.get(device.id))).toMatchObject({ id: device.id })
-  // Its dedupe record expired with it, but the status remains: the same id still answers it.
-  expect(await s.sdk.run((sdk) => sdk.push.publish(request))).toMatchObject({ publishId, status: "expired" })
-})
 
 differential(
   peers,

@@ -106,6 +106,18 @@ export const freshPushState = (peer: Peer): Promise<void> =>
     for (const template of templates) await sdk.run((s) => s.push.templates.delete(template.templateId))
   })
 
+/** A publish status's counters, all zero. */
+export const zeroCounters = {
+  planned: 0,
+  dispatched: 0,
+  succeeded: 0,
+  failed: 0,
+  expired: 0,
+  retryScheduled: 0,
+  retryAttempted: 0,
+  deadLettered: 0
+}
+
 /** The states a publish stays in. */
 export const settled = (state: Push.PublishStatus["state"]): boolean =>
   !["queued", "planning", "throttled", "dispatching"].includes(state)
