@@ -6,6 +6,7 @@
  */
 import * as Redacted from "effect/Redacted"
 import { expect } from "vitest"
+import { Push } from "../../src/index.ts"
 import { differential, usePeers } from "./support/differential.ts"
 import { freshPushState, registerWns, useClosedPort } from "./support/push.ts"
 
@@ -130,3 +131,19 @@ differential(peers, "push refusals: paging, selectors, the store's checks and bl
     await credential("wns", { credentialId: "refused-wns", packageSid: "p", clientSecret: "s", version: 0 })
   ).toEqual(serverError)
 })
+
+differential(
+  peers,
+  "push refusals: a provider target whose provider has no worker is not admitted (503)",
+  async (s) => {
+    // This server runs WNS only: a target naming FCM cannot be delivered, and is refused up front.
+    const error = await s.sdk.fail((sdk) =>
+      sdk.push.publish({
+        publishId: s.name("fcm-topic"),
+        recipients: [Push.target.providerTopic("fcm", "news")],
+        payload: { title: "News" }
+      })
+    )
+    expect(error).toMatchObject({ _tag: "SockudoServerError", status: 503, code: "service_unavailable" })
+  }
+)

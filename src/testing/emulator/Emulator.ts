@@ -112,6 +112,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         makeStores({
           idempotencyTtlMs: appIdempotency.ttlMs,
           annotationsEnabledFor,
+          pushProviders: options.pushProviders,
           presenceHistoryInHistoryStore: options.features?.history ?? defaultFeatures.history
         })
       const app = App.make(

@@ -87,6 +87,13 @@ export interface Options {
   /** How long `GET /channels` answers from a cache. Default 0 (the server caches for 2 s). */
   readonly channelListCacheTtl?: Duration.Input | undefined
   /**
+   * The push providers whose delivery workers run, as the server's `push` configuration decides
+   * (default: all of them). A publish naming another provider in a target (a raw recipient, a
+   * provider topic or condition) is refused with the server's 503; a device of another provider
+   * is never delivered to, so its publish stays `dispatching`.
+   */
+  readonly pushProviders?: ReadonlyArray<"fcm" | "apns" | "webPush" | "hms" | "wns" | "realtime"> | undefined
+  /**
    * The durable stores of one app (history, presence history, versioned messages, annotations,
    * push), built once per app. Default: `makeStores` of `./stores`.
    */

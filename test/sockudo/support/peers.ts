@@ -56,6 +56,8 @@ export const webhookEventTypes = [
 /** The emulator's options for the apps of `config/node.toml`. */
 export const emulatorOptions = (webhookUrl: string): Emulator.Options => ({
   features: { history: true, presenceHistory: true, versionedMessages: true, annotations: true, push: true },
+  // node.toml enables the WNS worker only (`wns_enabled`, with PUSH_WNS_PROVIDER_TOKEN from server.sh).
+  pushProviders: ["wns"],
   idempotency: { enabled: true, ttl: "120 seconds", maxKeyLength: 128 },
   channelListCacheTtl: "2 seconds",
   apps: [

@@ -21,9 +21,9 @@ const wns = (id: string, channelUri = `https://127.0.0.1:9/${id}`, clientId = "c
   push: { recipient: { transportType: "wns", channelUri }, state: "ACTIVE" }
 })
 
-const setup = () => {
+const setup = (providers?: ReadonlyArray<"fcm" | "apns" | "webPush" | "hms" | "wns" | "realtime">) => {
   const fake = fakeApp()
-  const stores = [makePushStore({ newId: counterIds("id") })]
+  const stores = [makePushStore({ newId: counterIds("id"), providers })]
   const send = (method: "GET" | "POST" | "DELETE", target: string, options: { body?: unknown; nowMs?: number } = {}) =>
     call(stores, fake.app, method, `/push${target}`, options)
   const publish = (request: Record<string, unknown>, nowMs = T0) =>
@@ -384,5 +384,37 @@ describe("push publish", () => {
       envelope(400, "invalid_input", "provider must be one of fcm, apns, webpush, hms, or wns")
     )
     expect(p.send("POST", "/deadLetters/none/replay")).toEqual(envelope(404, "not_found", "dead letter not found"))
+  })
+
+  it("admits only what the running provider workers can deliver; other providers' devices wait for ever", () => {
+    const p = setup(["wns"])
+    expect(p.publish({ recipients: [{ type: "providerTopic", provider: "fcm", topic: "t" }] })).toEqual(
+      envelope(
+        503,
+        "service_unavailable",
+        "push admission unavailable: FCM provider worker is disabled (provider disabled in config)"
+      )
+    )
+    expect(
+      p.publish({
+        recipients: [
+          { type: "recipient", recipient: { transportType: "web", endpoint: "https://w/x", p256dh: "k", auth: "a" } }
+        ]
+      })
+    ).toEqual(
+      envelope(
+        503,
+        "service_unavailable",
+        "push admission unavailable: Web Push provider worker is disabled (provider disabled in config)"
+      )
+    )
+    p.send("POST", "/deviceRegistrations", {
+      body: { ...wns("fcm"), push: { recipient: { transportType: "gcm", registrationToken: "t" }, state: "ACTIVE" } }
+    })
+    p.publish({ publishId: "fcm", recipients: [{ type: "device", device_id: "fcm" }] })
+    expect(p.status("fcm", T0 + 86_400_000)).toMatchObject({ state: "dispatching", counters: counters({ planned: 1 }) })
+    expect(setup([]).publish({ recipients: [{ type: "registeredTopic", topic: "t" }] })).toEqual(
+      envelope(503, "service_unavailable", "push admission unavailable: push providers are disabled")
+    )
   })
 })

@@ -12,7 +12,7 @@ import { credentialRoutes } from "./pushCredentials.ts"
 import { type DeviceEntry, deviceRoutes } from "./pushDevices.ts"
 import { makePublisher, type Publish } from "./pushDispatch.ts"
 import { decodePublish, requireArray } from "./pushIntents.ts"
-import { adminRoute, pageOf, queryNumber } from "./pushModel.ts"
+import { adminRoute, PROVIDERS, type Provider, pageOf, queryNumber } from "./pushModel.ts"
 import { decodeDeliveryEvent } from "./pushReports.ts"
 import { type Subscription, subscriptionRoutes } from "./pushSubscriptions.ts"
 import { decodeTemplate, type StoredTemplate } from "./pushTemplates.ts"
@@ -24,8 +24,15 @@ import { type IdSource, randomIds } from "./serials.ts"
  *
  * @since 0.1.0
  */
-export const makePushStore = (options: { readonly newId?: IdSource | undefined } = {}): Store => {
+export const makePushStore = (
+  options: {
+    readonly newId?: IdSource | undefined
+    /** The providers whose delivery workers run (default: all). */
+    readonly providers?: ReadonlyArray<Provider> | undefined
+  } = {}
+): Store => {
   const newId = options.newId ?? randomIds
+  const providers = new Set(options.providers ?? PROVIDERS)
   const credentials = new Map<string, Record<string, unknown>>()
   const templates = new Map<string, StoredTemplate>()
   const devices = new Map<string, DeviceEntry>()
@@ -40,7 +47,7 @@ export const makePushStore = (options: { readonly newId?: IdSource | undefined }
     removeSubscriptions(new Set([deviceId]))
   }
 
-  const publisher = makePublisher({ newId, templates, devices, subscriptions, publishes, removeDevice })
+  const publisher = makePublisher({ newId, providers, templates, devices, subscriptions, publishes, removeDevice })
 
   const routes: Array<Route> = [
     ...credentialRoutes(credentials),

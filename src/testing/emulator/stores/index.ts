@@ -12,6 +12,7 @@ import { MessageState, type MessageStateOptions } from "./MessageState.ts"
 import { makeMessagesStore } from "./MessagesStore.ts"
 import { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
 import { makePushStore } from "./PushStore.ts"
+import type { Provider } from "./pushModel.ts"
 
 export { type AnnotationsOptions, makeAnnotationsStore } from "./AnnotationsStore.ts"
 export {
@@ -47,6 +48,8 @@ export interface StoresOptions extends MessageStateOptions {
   readonly presenceHistoryMaxPageSize?: number | undefined
   /** History is on server-wide, so presence history lives in its store (see `PresenceHistoryOptions`). */
   readonly presenceHistoryInHistoryStore?: boolean | undefined
+  /** The push providers with a delivery worker (see `makePushStore`); default all. */
+  readonly pushProviders?: ReadonlyArray<Provider> | undefined
   /** `versioned_messages.max_page_size` (versions and annotation lists); default 100. */
   readonly versionsMaxPageSize?: number | undefined
   /** Per-channel annotation policy (403 when `false`); default every channel. */
@@ -79,6 +82,6 @@ export const makeStores = (options: StoresOptions = {}): ReadonlyArray<Store> =>
       newId: options.newId,
       inHistoryStore: options.presenceHistoryInHistoryStore
     }),
-    makePushStore({ newId: options.newId })
+    makePushStore({ newId: options.newId, providers: options.pushProviders })
   ]
 }

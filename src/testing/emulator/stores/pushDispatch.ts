@@ -6,17 +6,19 @@
  * yield none, as in Sockudo 5.0.1), made at once or at `notBeforeMs`. A delivery expires after
  * `expiresAtMs`; one to a web push or WNS address on a local or private host is rejected as the
  * server's dispatchers reject it (`invalid_token`, the device is unregistered); every other one
- * succeeds. The publish settles once every planned recipient has an outcome, else it stays
+ * succeeds; one to a provider without a worker (see `providers`) is never made, and a target
+ * naming such a provider is refused (503) as the server's admission refuses it. The publish
+ * settles once every planned recipient has an outcome, else it stays
  * `dispatching`. A `publishId` that exists answers the existing publish's state.
  *
  * @since 0.1.0
  */
 import type { DeviceEntry } from "./pushDevices.ts"
 import { checkIntent, type PublishIntent, type PublishState, statusLabel, type Target } from "./pushIntents.ts"
-import { isLocalHost, type Recipient } from "./pushModel.ts"
+import { isLocalHost, PROVIDERS, type Provider, type Recipient } from "./pushModel.ts"
 import { applyTemplate, renderAll, type Template } from "./pushRender.ts"
 import type { Subscription } from "./pushSubscriptions.ts"
-import { invalid } from "./respond.ts"
+import { fail, invalid } from "./respond.ts"
 import type { IdSource } from "./serials.ts"
 
 /**
@@ -63,12 +65,23 @@ export interface Publish {
  */
 export interface PushState {
   readonly newId: IdSource
+  /** The providers whose delivery workers run. */
+  readonly providers: ReadonlySet<Provider>
   readonly templates: ReadonlyMap<string, Template>
   readonly devices: Map<string, DeviceEntry>
   readonly subscriptions: ReadonlyMap<string, Subscription>
   readonly publishes: Map<string, Publish>
   /** Unregisters a device (with its subscriptions). */
   readonly removeDevice: (deviceId: string) => void
+}
+
+const PROVIDER_LABELS: Readonly<Record<Provider, string>> = {
+  fcm: "FCM",
+  apns: "APNs",
+  webPush: "Web Push",
+  hms: "HMS",
+  wns: "WNS",
+  realtime: "Realtime"
 }
 
 const byKey = <A>(entries: Iterable<readonly [string, A]>): Array<A> =>
@@ -90,7 +103,28 @@ const settledState = (c: Counters, current: PublishState): PublishState => {
  * @since 0.1.0
  */
 export const makePublisher = (state: PushState) => {
-  const { newId, templates, devices, subscriptions, publishes, removeDevice } = state
+  const { newId, providers, templates, devices, subscriptions, publishes, removeDevice } = state
+
+  /** The server's admission check: a target naming a provider needs that provider's worker. */
+  const admit = (targets: ReadonlyArray<Target>): void => {
+    const named = new Set<Provider>()
+    for (const t of targets) {
+      if (t.type === "recipient") named.add(t.recipient.provider)
+      else if (t.type === "providerTopic" || t.type === "providerCondition") named.add(t.provider)
+    }
+    if (named.size === 0 && providers.size === 0) {
+      fail(503, "service_unavailable", "push admission unavailable: push providers are disabled")
+    }
+    for (const provider of PROVIDERS) {
+      if (named.has(provider) && !providers.has(provider)) {
+        fail(
+          503,
+          "service_unavailable",
+          `push admission unavailable: ${PROVIDER_LABELS[provider]} provider worker is disabled (provider disabled in config)`
+        )
+      }
+    }
+  }
 
   const clientDevices = (clientId: string) => byKey(devices).filter((e) => e.device.clientId === clientId)
   const channelSubscribers = (channel: string) =>
@@ -124,6 +158,8 @@ export const makePublisher = (state: PushState) => {
   }
 
   const deliver = (publish: Publish, delivery: Delivery, nowMs: number): void => {
+    // Without the provider's worker, the delivery waits in its queue for ever.
+    if (!providers.has(delivery.recipient.provider)) return
     const c = publish.counters
     c.dispatched++
     if (publish.expiresAtMs !== undefined && publish.expiresAtMs <= nowMs) {
@@ -172,6 +208,7 @@ export const makePublisher = (state: PushState) => {
       ;({ notification, overrides } = applyTemplate(template!, notification, overrides))
       checkIntent(publishId, intent, notification)
     }
+    admit(intent.recipients)
     const renderedPayloads = renderAll(notification, overrides)
     const existing = publishes.get(publishId)
     if (existing !== undefined) {
