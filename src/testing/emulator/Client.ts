@@ -46,7 +46,11 @@ export interface ConnectOptions {
   readonly user?: SignedInUser | undefined
   /** Protocol V2 connections receive message `extras`; V1 connections do not. Default 2. */
   readonly protocol?: 1 | 2 | undefined
-  /** The identity of a Protocol V2 capability token (revocable with `POST /revocations`). */
+  /**
+   * The identity of a Protocol V2 capability token (revocable with `POST /revocations`). With a
+   * revoked identity, or over Protocol V1, the connection is closed at once (4009), as the
+   * server closes it.
+   */
   readonly token?: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
 }
 
@@ -86,16 +90,18 @@ export interface Connection {
    */
   readonly presenceUpdate: (channel: string, userInfo: unknown) => Effect.Effect<void, EmulatorClientError>
   readonly disconnect: Effect.Effect<void>
-  /** Every message received, protocol messages (`pusher:...`, `pusher_internal:...`) included. */
+  /**
+   * Every message received, protocol messages included (`pusher:...`, `pusher_internal:...`; on
+   * Protocol V2 `sockudo:...`, `sockudo_internal:...`).
+   */
   readonly received: Effect.Effect<ReadonlyArray<ReceivedMessage>>
-  /** Application events only (no `pusher:`, `pusher_internal:` or `sockudo:` messages), optionally of one channel. */
+  /** Application events only (no protocol messages), optionally of one channel. */
   readonly events: (channel?: string) => Effect.Effect<ReadonlyArray<ReceivedMessage>>
   /** How the server closed the connection, once it has. */
   readonly closed: Effect.Effect<CloseInfo | undefined>
 }
 
-const isProtocol = (event: string) =>
-  event.startsWith("pusher:") || event.startsWith("pusher_internal:") || event.startsWith("sockudo:")
+const isProtocol = (event: string) => /^(pusher|pusher_internal|sockudo|sockudo_internal):/.test(event)
 
 const fail = (operation: string, message: string) => Effect.fail(new EmulatorClientError({ operation, message }))
 
@@ -115,9 +121,6 @@ export const connect = (
     const now = yield* Clock.currentTimeMillis
     const revoked = (id: string | undefined, kind: string) =>
       id !== undefined && (app.revocations.get(`${kind}:${id}`) ?? 0) > now
-    if (revoked(options.token?.jti, "jti") || revoked(options.token?.clientId, "client")) {
-      return yield* fail("connect", "the capability token has been revoked")
-    }
     if (options.user !== undefined && !app.features.userAuthentication) {
       return yield* fail("connect", "user authentication is not enabled for this app")
     }
@@ -127,8 +130,20 @@ export const connect = (
       const low = yield* Random.nextIntBetween(0, 9_999_999_999)
       socketId = `${high}.${low}`
     } while (app.hub.connections.has(socketId))
-    const state: ConnectionState = app.hub.connect(socketId, options.protocol ?? 2, options.token)
-    if (options.user !== undefined) state.user = options.user
+    const protocol = options.protocol ?? 2
+    const refusal =
+      options.token === undefined
+        ? undefined
+        : protocol === 1
+          ? "capability tokens require protocol V2"
+          : revoked(options.token.jti, "jti") || revoked(options.token.clientId, "client")
+            ? "capability token has been revoked"
+            : undefined
+    const state: ConnectionState =
+      refusal === undefined
+        ? app.hub.connect(socketId, protocol, options.token)
+        : app.hub.refuse(socketId, protocol, options.token, { code: 4009, reason: `Authentication error: ${refusal}` })
+    if (options.user !== undefined && state.closed === undefined) state.user = options.user
 
     const run = <A>(f: (nowMs: number) => A): Effect.Effect<A> =>
       Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {

@@ -27,6 +27,31 @@ import { expectedChannelAuth, verifySignin } from "./Verify.ts"
 const json = (value: unknown) => JSON.stringify(value)
 
 /**
+ * A server frame's event as a connection of `protocol` receives it: Protocol V2 connections get
+ * the protocol events under the `sockudo:` and `sockudo_internal:` prefixes.
+ *
+ * @since 0.1.0
+ */
+export const wireEvent = (protocol: 1 | 2, event: string): string =>
+  protocol === 1 ? event : event.replace(/^pusher(_internal)?:/, "sockudo$1:")
+
+/** The server's `pusher:error` frame for a close code and reason. */
+const errorFrame = (info: CloseInfo): ReceivedMessage => ({
+  event: "pusher:error",
+  data: { code: info.code, message: info.reason }
+})
+
+const newConnection = (socketId: string, protocol: 1 | 2, token: ConnectionState["token"]): ConnectionState => ({
+  socketId,
+  protocol,
+  token,
+  user: undefined,
+  channels: new Map(),
+  received: [],
+  closed: undefined
+})
+
+/**
  * How long the server keeps the last event of a cache channel.
  *
  * @since 0.1.0
@@ -61,21 +86,31 @@ export class Hub {
 
   /** Opens a connection with a given socket id. */
   connect(socketId: string, protocol: 1 | 2, token: ConnectionState["token"]): ConnectionState {
-    const state: ConnectionState = {
-      socketId,
-      protocol,
-      token,
-      user: undefined,
-      channels: new Map(),
-      received: [],
-      closed: undefined
-    }
+    const state = newConnection(socketId, protocol, token)
     this.connections.set(socketId, state)
-    state.received.push({
+    this.deliver(state, {
       event: "pusher:connection_established",
       data: json({ socket_id: socketId, activity_timeout: 120 })
     })
     return state
+  }
+
+  /**
+   * A connection the server closes before it is established (a revoked capability token): it
+   * receives the error, under its protocol's name, then the close with its `pusher:error`.
+   */
+  refuse(socketId: string, protocol: 1 | 2, token: ConnectionState["token"], info: CloseInfo): ConnectionState {
+    const state = newConnection(socketId, protocol, token)
+    this.deliver(state, errorFrame(info))
+    state.received.push(errorFrame(info))
+    state.closed = info
+    return state
+  }
+
+  /** Hands a frame to a connection, under the event name of its protocol. */
+  deliver(conn: ConnectionState, message: ReceivedMessage): void {
+    const event = wireEvent(conn.protocol, message.event)
+    conn.received.push(event === message.event ? message : { ...message, event })
   }
 
   /** `pusher:signin` with a signature; returns the error the server answers, if any. */
@@ -93,7 +128,7 @@ export class Hub {
       return "user_data must be a JSON object with a string 'id'"
     }
     conn.user = parsed as SignedInUser
-    conn.received.push({ event: "pusher:signin_success", data: json({ user_data: userData }) })
+    this.deliver(conn, { event: "pusher:signin_success", data: json({ user_data: userData }) })
     return undefined
   }
 
@@ -150,13 +185,13 @@ export class Hub {
       const ids = [...state.members.keys()]
       const hash: Record<string, unknown> = {}
       for (const [id, m] of state.members) hash[id] = m.info ?? null
-      conn.received.push({
+      this.deliver(conn, {
         event: "pusher_internal:subscription_succeeded",
         channel,
         data: json({ presence: { ids, hash, count: ids.length } })
       })
     } else {
-      conn.received.push({ event: "pusher_internal:subscription_succeeded", channel, data: "{}" })
+      this.deliver(conn, { event: "pusher_internal:subscription_succeeded", channel, data: "{}" })
     }
     if (state.sockets.size === 1) this.out.webhook({ name: "channel_occupied", channel })
     if (!Names.isPresence(channel)) {
@@ -179,9 +214,9 @@ export class Hub {
     if (Names.isCache(channel)) {
       const cached = this.cache.get(channel)
       if (cached !== undefined && cached.expiresAtMs > nowMs) {
-        conn.received.push({ event: cached.event, channel, data: cached.data })
+        this.deliver(conn, { event: cached.event, channel, data: cached.data })
       } else {
-        conn.received.push({ event: "pusher:cache_miss", channel, data: "{}" })
+        this.deliver(conn, { event: "pusher:cache_miss", channel, data: "{}" })
         this.out.webhook({ name: "cache_miss", channel, data: "{}" })
       }
     }
@@ -241,9 +276,14 @@ export class Hub {
     }
   }
 
-  /** Closes a connection: it leaves every channel, then reads `closed`. */
+  /**
+   * Closes a connection: it leaves every channel, then reads `closed`. An application close code
+   * (4000 and up) is announced first by a `pusher:error` frame with that code and reason, under
+   * that name on either protocol, as the server sends it.
+   */
   close(conn: ConnectionState, info: CloseInfo, nowMs: number, cause: PresenceChange["cause"]): void {
     if (conn.closed !== undefined) return
+    if (info.code >= 4000) conn.received.push(errorFrame(info))
     for (const channel of [...conn.channels.keys()]) this.leave(conn, channel, nowMs, cause, true)
     conn.closed = info
     this.connections.delete(conn.socketId)
@@ -352,9 +392,9 @@ export class Hub {
       if (message.event === annotationEvent) continue
       if (conn.protocol === 1 && message.extras !== undefined) {
         const { extras: _, ...v1 } = message
-        conn.received.push(v1)
+        this.deliver(conn, v1)
       } else {
-        conn.received.push(message)
+        this.deliver(conn, message)
       }
       delivered++
     }

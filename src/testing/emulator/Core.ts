@@ -158,6 +158,9 @@ const field = <T>(
     : { error: badBodyShape(`${key}: invalid type: ${JSON.stringify(v)}, expected ${expected}`) }
 }
 
+/** The `code` of the `sockudo:token_expired` frame a revoked connection receives. */
+const tokenRevokedCode = 40160
+
 const isString = (u: unknown): u is string => typeof u === "string"
 const isInt = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u)
 const isUint = (u: unknown): u is number => isInt(u) && u >= 0
@@ -202,10 +205,11 @@ export const revocations = (request: ApiRequest, app: AppRuntime): ApiResponse =
   const revoked = [...app.hub.connections.values()].filter(
     (conn) => (id !== undefined && conn.token?.jti === id) || (client !== undefined && conn.token?.clientId === client)
   )
+  // The reason is stored with the revocation; the connections are told "revoked".
   for (const conn of revoked) {
-    conn.received.push({ event: "sockudo:token_expired", data: JSON.stringify({ reason: get(reason) ?? "revoked" }) })
+    app.hub.deliver(conn, { event: "sockudo:token_expired", data: { code: tokenRevokedCode, reason: "revoked" } })
   }
-  closeAll(app, revoked, 4009, "You got disconnected by the app.", request.nowMs)
+  closeAll(app, revoked, 4009, "capability token revoked", request.nowMs)
   return ok({
     revoked_jti: id !== undefined,
     revoked_client_id: client !== undefined,

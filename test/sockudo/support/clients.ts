@@ -239,6 +239,8 @@ export const connectEmulated = async (
   const run = <A, E>(effect: Effect.Effect<A, E, Emulator.Emulator>) => runtime.runPromise(effect)
   const emulator = await run(Effect.service(Emulator.Emulator))
   const connection = await run(emulator.connect(options))
+  const refused = runtime.runSync(connection.closed)
+  if (refused !== undefined) throw new Error(`could not connect: closed ${refused.code} ${refused.reason}`)
   const outcome = <E>(effect: Effect.Effect<void, E>): Promise<Outcome> =>
     runtime.runPromise(
       Effect.match(effect, {

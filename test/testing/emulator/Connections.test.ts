@@ -37,6 +37,36 @@ describe("subscriptions", () => {
     }).pipe(test())
   )
 
+  it.effect("names protocol events by the connection's protocol: pusher: on V1, sockudo: on V2", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const v1 = yield* emulator.connect({ protocol: 1 })
+      const v2 = yield* emulator.connect({ protocol: 2 })
+      for (const c of [v1, v2]) {
+        yield* c.signin(yield* sockudo.authenticateUser(c.socketId, { id: "u1" }))
+        yield* c.subscribe("presence-room", { member: { user_id: c === v1 ? "a" : "b" } })
+        yield* c.subscribe("cache-x")
+      }
+      const events = (c: Emulator.Connection) => Effect.map(c.received, (frames) => frames.map((m) => m.event))
+      expect(yield* events(v1)).toEqual([
+        "pusher:connection_established",
+        "pusher:signin_success",
+        "pusher_internal:subscription_succeeded",
+        "pusher_internal:subscription_succeeded",
+        "pusher:cache_miss",
+        "pusher_internal:member_added"
+      ])
+      expect(yield* events(v2)).toEqual([
+        "sockudo:connection_established",
+        "sockudo:signin_success",
+        "sockudo_internal:subscription_succeeded",
+        "sockudo_internal:subscription_succeeded",
+        "sockudo:cache_miss"
+      ])
+    }).pipe(test())
+  )
+
   it.effect("keeps presence members, counts and member events", () =>
     Effect.gen(function* () {
       const emulator = yield* Emulator.Emulator
@@ -53,11 +83,11 @@ describe("subscriptions", () => {
       const state = yield* sockudo.channels.get("presence-room", { info: ["user_count", "subscription_count"] })
       expect(state).toMatchObject({ occupied: true, user_count: 2, subscription_count: 3 })
       expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u1" }, { id: "u2" }] })
-      const joined = (yield* a.received).filter((m) => m.event === "pusher_internal:member_added")
+      const joined = (yield* a.received).filter((m) => m.event === "sockudo_internal:member_added")
       expect(joined).toEqual([
-        { event: "pusher_internal:member_added", channel: "presence-room", data: '{"user_id":"u2"}' }
+        { event: "sockudo_internal:member_added", channel: "presence-room", data: '{"user_id":"u2"}' }
       ])
-      const succeeded = (yield* b2.received).find((m) => m.event === "pusher_internal:subscription_succeeded")
+      const succeeded = (yield* b2.received).find((m) => m.event === "sockudo_internal:subscription_succeeded")
       expect(JSON.parse(succeeded!.data as string)).toEqual({
         presence: { ids: ["u1", "u2"], hash: { u1: { name: "Ada" }, u2: null }, count: 2 }
       })
@@ -65,7 +95,7 @@ describe("subscriptions", () => {
       assert.strictEqual((yield* sockudo.channels.get("presence-room", { info: ["user_count"] })).user_count, 2)
       yield* b2.unsubscribe("presence-room")
       expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u1" }] })
-      const removed = (yield* a.received).filter((m) => m.event === "pusher_internal:member_removed")
+      const removed = (yield* a.received).filter((m) => m.event === "sockudo_internal:member_removed")
       assert.strictEqual(removed.length, 1)
     }).pipe(test())
   )
@@ -120,7 +150,7 @@ describe("subscriptions", () => {
       const sockudo = yield* Sockudo.Sockudo
       const early = yield* emulator.connect()
       yield* early.subscribe("cache-prices")
-      expect((yield* early.received).map((m) => m.event)).toContain("pusher:cache_miss")
+      expect((yield* early.received).map((m) => m.event)).toContain("sockudo:cache_miss")
       yield* sockudo.trigger("cache-prices", "price", { p: 1 })
       const late = yield* emulator.connect()
       yield* late.subscribe("cache-prices")
@@ -172,10 +202,19 @@ describe("users", () => {
       yield* sockudo.users.terminateConnections("user/1")
       expect(yield* signedIn.closed).toEqual({ code: 4009, reason: "You got disconnected by the app." })
       expect(yield* member.closed).toEqual({ code: 4009, reason: "You got disconnected by the app." })
+      // The close is announced by a pusher:error frame, under that name on V2 connections too.
+      expect((yield* member.received).at(-1)).toEqual({
+        event: "pusher:error",
+        data: { code: 4009, message: "You got disconnected by the app." }
+      })
       assert.isUndefined(yield* bystander.closed)
       expect(yield* sockudo.channels.users("presence-room")).toEqual({ users: [{ id: "u2" }] })
       yield* sockudo.users.forceReconnect("u2")
       expect(yield* bystander.closed).toEqual({ code: 4200, reason: "Force reconnect requested by the app." })
+      expect((yield* bystander.received).at(-1)).toEqual({
+        event: "pusher:error",
+        data: { code: 4200, message: "Force reconnect requested by the app." }
+      })
       yield* sockudo.users.forceReconnect("nobody")
       const closedError = yield* Effect.flip(signedIn.subscribe("a"))
       assert.strictEqual(closedError.message, "the connection is closed")
@@ -191,11 +230,29 @@ describe("users", () => {
       const answer = yield* post("/apps/app-id/revocations", { jti: "t1", client_id: "c2", ttl_seconds: 60 })
       expect(answer.json).toEqual({ revoked_jti: true, revoked_client_id: true, closed_connections: 2 })
       for (const c of [byJti, byClient]) {
-        expect(yield* c.closed).toMatchObject({ code: 4009 })
-        expect((yield* c.received).map((m) => m.event)).toContain("sockudo:token_expired")
+        expect(yield* c.closed).toEqual({ code: 4009, reason: "capability token revoked" })
+        // Told "revoked" whatever reason the revocation gave, then the close's error frame.
+        expect((yield* c.received).slice(1)).toEqual([
+          { event: "sockudo:token_expired", data: { code: 40160, reason: "revoked" } },
+          { event: "pusher:error", data: { code: 4009, message: "capability token revoked" } }
+        ])
       }
       assert.isUndefined(yield* kept.closed)
-      assert.strictEqual((yield* Effect.flip(emulator.connect({ token: { jti: "t1" } })))._tag, "EmulatorClientError")
+      // A connection with a revoked identity is closed before it is established.
+      for (const token of [{ jti: "t1" }, { jti: "t9", clientId: "c2" }]) {
+        const refused = yield* emulator.connect({ token })
+        const reason = "Authentication error: capability token has been revoked"
+        expect(yield* refused.closed).toEqual({ code: 4009, reason })
+        expect(yield* refused.received).toEqual([
+          { event: "sockudo:error", data: { code: 4009, message: reason } },
+          { event: "pusher:error", data: { code: 4009, message: reason } }
+        ])
+      }
+      const v1 = yield* emulator.connect({ protocol: 1, token: { jti: "t4" } })
+      expect(yield* v1.closed).toEqual({
+        code: 4009,
+        reason: "Authentication error: capability tokens require protocol V2"
+      })
       expect(yield* post("/apps/app-id/revocations", { reason: "x" })).toMatchObject({
         status: 401,
         json: { code: "auth_failed", error: "revocation requires jti or client_id" }
