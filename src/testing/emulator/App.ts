@@ -16,7 +16,7 @@ import type {
   PublishedEvent,
   Store
 } from "./Api.ts"
-import { Hub } from "./Connections.ts"
+import { cacheTtlMs, Hub } from "./Connections.ts"
 import * as Idempotency from "./Idempotency.ts"
 import type { Namespace } from "./Names.ts"
 import * as Names from "./Names.ts"
@@ -71,6 +71,8 @@ export interface Outbox {
 export interface SharedSettings {
   /** How long `GET /channels` answers from its cache (the server: 2000 ms). */
   readonly channelListCacheMs: number
+  /** The memory cache driver's TTL, which replaces every cache entry's own (`Options.memoryCacheTtl`). */
+  readonly memoryCacheMs: number | undefined
 }
 
 /**
@@ -135,6 +137,7 @@ export const make = (config: AppConfig, outbox: Outbox): AppRuntime => {
     {
       credentials: config.credentials,
       userAuthentication: config.features.userAuthentication,
+      cacheTtlMs: config.settings.memoryCacheMs ?? cacheTtlMs,
       clientMessages: config.clientMessages,
       limits: config.limits,
       namespaces

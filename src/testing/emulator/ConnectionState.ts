@@ -72,6 +72,8 @@ export interface HubOutput {
 export interface HubSettings {
   readonly credentials: AppCredentials
   readonly userAuthentication: boolean
+  /** How long a cache channel's last event is kept. */
+  readonly cacheTtlMs: number
   readonly clientMessages: boolean
   readonly limits: Limits
   readonly namespaces: ReadonlyMap<string, Namespace>

@@ -363,7 +363,7 @@ export class Hub {
     nowMs: number,
     frame?: Readonly<Record<string, unknown>>
   ): number {
-    if (Names.isCache(channel)) this.cache.set(channel, { event, data, expiresAtMs: nowMs + cacheTtlMs })
+    if (Names.isCache(channel)) this.cache.set(channel, { event, data, expiresAtMs: nowMs + this.settings.cacheTtlMs })
     const message: Record<string, unknown> = {
       event,
       channel,

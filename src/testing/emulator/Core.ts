@@ -64,7 +64,8 @@ export const listChannels = (request: ApiRequest, app: AppRuntime): ApiResponse 
   }
   const response = ok({ channels })
   if (app.settings.channelListCacheMs > 0) {
-    app.channelListCache.set(cacheKey, { expiresAtMs: request.nowMs + app.settings.channelListCacheMs, response })
+    const ttlMs = app.settings.memoryCacheMs ?? app.settings.channelListCacheMs
+    app.channelListCache.set(cacheKey, { expiresAtMs: request.nowMs + ttlMs, response })
   }
   return response
 }
@@ -93,7 +94,7 @@ export const getChannel = (request: ApiRequest, app: AppRuntime): ApiResponse =>
     if (entry !== undefined && entry.expiresAtMs > request.nowMs) {
       body.cache = {
         data: JSON.stringify({ event: entry.event, channel, data: entry.data }),
-        ttl: Math.floor((entry.expiresAtMs - request.nowMs) / 1000)
+        ttl: Math.floor((app.settings.memoryCacheMs ?? entry.expiresAtMs - request.nowMs) / 1000)
       }
     }
   }
@@ -199,7 +200,7 @@ export const revocations = (request: ApiRequest, app: AppRuntime): ApiResponse =
       : expires !== undefined
         ? Math.max(1, expires - nowSeconds)
         : 86_400
-  const until = request.nowMs + seconds * 1000
+  const until = request.nowMs + (app.settings.memoryCacheMs ?? seconds * 1000)
   if (id !== undefined) app.revocations.set(`jti:${id}`, until)
   if (client !== undefined) app.revocations.set(`client:${client}`, until)
   const revoked = [...app.hub.connections.values()].filter(

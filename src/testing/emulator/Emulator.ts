@@ -94,7 +94,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     const removalDelay = Duration.fromInputUnsafe(options.memberRemovedDelay ?? "3 seconds")
     const vacatedDelay = Duration.fromInputUnsafe(options.channelVacatedDelay ?? "3 seconds")
     const idempotency = idempotencySettings(options.idempotency, Idempotency.defaults)
-    const settings: App.SharedSettings = { channelListCacheMs: millis(options.channelListCacheTtl, 0) }
+    const settings: App.SharedSettings = {
+      channelListCacheMs: millis(options.channelListCacheTtl, 0),
+      memoryCacheMs: options.memoryCacheTtl === undefined ? undefined : millis(options.memoryCacheTtl, 0)
+    }
 
     const appOptionsList: ReadonlyArray<AppOptions> = options.apps ?? [defaultApp]
     const apps = appOptionsList.map((appOptions) => {

@@ -94,6 +94,15 @@ export interface Options {
    */
   readonly pushProviders?: ReadonlyArray<"fcm" | "apns" | "webPush" | "hms" | "wns" | "realtime"> | undefined
   /**
+   * Models the server's `memory` cache driver (its default) with this `cache.memory.ttl` (300 s
+   * by default): that driver ignores the TTL the server asks for and keeps every entry this long.
+   * Here it is how long `GET /channels` answers (when `channelListCacheTtl` is on), a cache
+   * channel's last event and a revocation last, and the `ttl` a cache channel reports (the
+   * configured TTL, not the time left). Unset: each keeps its own TTL, as with a Redis cache.
+   * Idempotency keys keep `idempotency.ttl`.
+   */
+  readonly memoryCacheTtl?: Duration.Input | undefined
+  /**
    * The durable stores of one app (history, presence history, versioned messages, annotations,
    * push), built once per app. Default: `makeStores` of `./stores`.
    */

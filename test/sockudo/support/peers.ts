@@ -60,6 +60,8 @@ export const emulatorOptions = (webhookUrl: string): Emulator.Options => ({
   pushProviders: ["wns"],
   idempotency: { enabled: true, ttl: "120 seconds", maxKeyLength: 128 },
   channelListCacheTtl: "2 seconds",
+  // `cache.driver = "memory"` with its default `ttl` of 300 s, which replaces every entry's own TTL.
+  memoryCacheTtl: "300 seconds",
   apps: [
     {
       ...apps.test,

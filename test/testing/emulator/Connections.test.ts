@@ -1,5 +1,6 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { Sockudo } from "../../../src/index.ts"
 import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
 import { hmac, post, signed } from "./support.ts"
@@ -419,6 +420,34 @@ describe("channels", () => {
       yield* c.subscribe("orders")
       expect(yield* sockudo.channels.list()).toEqual({ channels: {} })
     }).pipe(test({ channelListCacheTtl: "2 seconds" }))
+  )
+
+  it.effect("keeps every cache entry for the memory cache driver's TTL, whatever its own", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      yield* sockudo.trigger("cache-prices", "price", { p: 1 })
+      expect((yield* sockudo.channels.get("cache-prices", { info: ["cache"] })).cache?.ttl).toBe(300)
+      yield* TestClock.adjust("299 seconds")
+      expect((yield* sockudo.channels.get("cache-prices", { info: ["cache"] })).cache?.ttl).toBe(300)
+      yield* TestClock.adjust("1 seconds")
+      expect((yield* sockudo.channels.get("cache-prices", { info: ["cache"] })).cache).toBeUndefined()
+
+      // A channel list answer outlives its own 2 s.
+      yield* sockudo.channels.list()
+      yield* (yield* emulator.connect()).subscribe("orders")
+      yield* TestClock.adjust("299 seconds")
+      expect(yield* sockudo.channels.list()).toEqual({ channels: {} })
+      yield* TestClock.adjust("1 seconds")
+      expect(yield* sockudo.channels.list()).toEqual({ channels: { orders: {} } })
+
+      // A revocation asked for a day is forgotten with the driver's TTL.
+      yield* sockudo.revocations.revoke({ jti: "t1", ttlSeconds: 86_400 })
+      yield* TestClock.adjust("299 seconds")
+      expect(yield* (yield* emulator.connect({ token: { jti: "t1" } })).closed).toMatchObject({ code: 4009 })
+      yield* TestClock.adjust("1 seconds")
+      expect(yield* (yield* emulator.connect({ token: { jti: "t1" } })).closed).toBeUndefined()
+    }).pipe(test({ channelListCacheTtl: "2 seconds", memoryCacheTtl: "300 seconds" }))
   )
 })
 
