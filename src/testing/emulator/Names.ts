@@ -14,7 +14,10 @@
  */
 export interface Namespace {
   readonly name: string
-  /** Allow `base#u1,u2` channels that only the listed users may subscribe to. Default false. */
+  /**
+   * Allow `base#u1` channels that only the listed user may subscribe to. Default false. (Sockudo
+   * 5.0.1 refuses the `,` of a longer list `base#u1,u2` as an invalid character.)
+   */
   readonly allowUserLimitedChannels?: boolean | undefined
   /** Overrides the app's channel-name length limit for this namespace. */
   readonly maxChannelNameLength?: number | undefined
@@ -34,10 +37,45 @@ const TYPE_PREFIXES = [
   "private-"
 ] as const
 
-const CHARACTERS = /^[A-Za-z0-9\-_=@,;.:#]*$/
+const CHARACTER = /[A-Za-z0-9\-_=@.:#]/
 const LIMITED_USER_ID = /^[A-Za-z0-9\-_=@.]+$/
 
 const utf8 = new TextEncoder()
+
+/** A character as Rust's `{:?}` prints a `char`. */
+const rustChar = (c: string): string => {
+  switch (c) {
+    case "'":
+      return "'\\''"
+    case "\\":
+      return "'\\\\'"
+    case "\n":
+      return "'\\n'"
+    case "\r":
+      return "'\\r'"
+    case "\t":
+      return "'\\t'"
+    case "\0":
+      return "'\\0'"
+    default: {
+      const code = c.codePointAt(0) ?? 0
+      return code < 0x20 || code === 0x7f ? `'\\u{${code.toString(16)}}'` : `'${c}'`
+    }
+  }
+}
+
+/**
+ * The server's refusal of a channel name's characters, or `undefined`: only `A-Z a-z 0-9`,
+ * `-`, `_`, `=`, `@`, `.`, `:` and `#` are allowed.
+ *
+ * @since 0.1.0
+ */
+export const invalidCharacters = (name: string): string | undefined => {
+  const bad = [...name].filter((c) => !CHARACTER.test(c))
+  return bad.length === 0
+    ? undefined
+    : `Channel name contains invalid characters: '${name}' (invalid chars: [${bad.map(rustChar).join(", ")}])`
+}
 
 /**
  * UTF-8 byte length.
@@ -88,7 +126,8 @@ export const channelNameError = (
   if (nsName !== undefined && namespace === undefined) return `Unknown channel namespace '${nsName}'`
   const max = namespace?.maxChannelNameLength ?? maxChannelNameLength
   if (byteLength(name) > max) return `Channel name too long. Max length is ${max}`
-  if (!CHARACTERS.test(name)) return `Channel name contains invalid characters: ${name}`
+  const characters = invalidCharacters(name)
+  if (characters !== undefined) return characters
   const hash = logical.indexOf("#")
   if (hash > 0) {
     const users = logical.slice(hash + 1)

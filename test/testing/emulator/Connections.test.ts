@@ -136,8 +136,12 @@ describe("subscriptions", () => {
       const emulator = yield* Emulator.Emulator
       const u1 = yield* emulator.connect({ user: { id: "u1" } })
       const u3 = yield* emulator.connect({ user: { id: "u3" } })
-      yield* u1.subscribe("chat:room#u1,u2")
-      assert.strictEqual((yield* Effect.flip(u3.subscribe("chat:room#u1,u2")))._tag, "EmulatorClientError")
+      yield* u1.subscribe("chat:room#u1")
+      assert.strictEqual((yield* Effect.flip(u3.subscribe("chat:room#u1")))._tag, "EmulatorClientError")
+      // Sockudo 5.0.1 refuses a list of users: `,` is not a channel-name character.
+      expect(yield* Effect.flip(u1.subscribe("chat:room#u1,u3"))).toMatchObject({
+        message: "Channel name contains invalid characters: 'chat:room#u1,u3' (invalid chars: [','])"
+      })
       const plain = yield* emulator.connect()
       assert.strictEqual((yield* Effect.flip(plain.subscribe("other:room#u1")))._tag, "EmulatorClientError")
     }).pipe(

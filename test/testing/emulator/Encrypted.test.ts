@@ -10,7 +10,7 @@ import { Sockudo } from "../../../src/index.ts"
 import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
 
 const masterKey = Redacted.make(Buffer.alloc(32, 7).toString("base64"))
-const channel = "private-encrypted-orders@eu,1"
+const channel = "private-encrypted-orders@eu=1"
 
 const open = (data: unknown, sharedSecret: string): unknown => {
   assert.isString(data)

@@ -33,7 +33,7 @@ layer(Live, { timeout: "30 seconds" })("the SDK against the emulator on a loopba
     Effect.gen(function* () {
       const emulator = yield* Emulator.Emulator
       const sockudo = yield* Sockudo.Sockudo
-      const channel = "presence-room=1@a,b;c.d"
+      const channel = "presence-room=1@a_b-c.d"
       const client = yield* emulator.connect()
       yield* client.subscribe(channel, yield* sockudo.authorizeChannel(client.socketId, channel, { user_id: "u-1" }))
       const receipt = yield* sockudo.trigger(channel, "hello", { a: 1 }, { info: ["user_count", "subscription_count"] })

@@ -6,32 +6,10 @@
  * @since 0.1.0
  */
 import type { AppHandle, Limits } from "../Api.ts"
-import { byteLength, logicalName } from "../Names.ts"
+import { byteLength, invalidCharacters, logicalName } from "../Names.ts"
 import { invalid } from "./respond.ts"
 
-const VALID_CHANNEL_CHAR = /[A-Za-z0-9\-_=@,;.:#]/
 const VALID_USER_ID = /^[A-Za-z0-9\-_=@.]+$/
-
-const rustChar = (c: string): string => {
-  switch (c) {
-    case "'":
-      return "'\\''"
-    case "\\":
-      return "'\\\\'"
-    case "\n":
-      return "'\\n'"
-    case "\r":
-      return "'\\r'"
-    case "\t":
-      return "'\\t'"
-    case "\0":
-      return "'\\0'"
-    default: {
-      const code = c.codePointAt(0) ?? 0
-      return code < 0x20 || code === 0x7f ? `'\\u{${code.toString(16)}}'` : `'${c}'`
-    }
-  }
-}
 
 /**
  * Why a channel name fails the server's path validation, or `undefined` when it passes. The
@@ -52,10 +30,8 @@ export const channelNameError = (channel: string, limits: Limits): string | unde
   if (byteLength(channel) > limits.maxChannelNameLength) {
     return `Channel name too long. Max length is ${limits.maxChannelNameLength}`
   }
-  const badChars = [...channel].filter((c) => !VALID_CHANNEL_CHAR.test(c))
-  if (badChars.length > 0) {
-    return `Channel name contains invalid characters: '${channel}' (invalid chars: [${badChars.map(rustChar).join(", ")}])`
-  }
+  const characters = invalidCharacters(channel)
+  if (characters !== undefined) return characters
   if (hash > 0) {
     if ((logical.match(/#/g) ?? []).length > 1) return `Channel '${channel}' contains multiple user limit separators`
     const raw = logical.slice(hash + 1)
