@@ -159,11 +159,12 @@ differential(peers, "channels.list: by prefix, with and without info", async (s)
   expect(await s.sdk.run((sdk) => sdk.channels.list({ filterByPrefix: prefix, info: ["subscription_count"] }))).toEqual(
     { channels: { [a]: { subscription_count: 2 }, [b]: { subscription_count: 1 } } }
   )
+  // user_count needs a presence- prefix (the server caches each prefix's answer: this one is the scenario's own).
   expect(
     await s.sdk.run((sdk) =>
-      sdk.channels.list({ filterByPrefix: "presence-", info: ["user_count", "subscription_count"] })
+      sdk.channels.list({ filterByPrefix: `presence-${prefix}`, info: ["user_count", "subscription_count"] })
     )
-  ).toMatchObject({ channels: { [room]: { user_count: 2, subscription_count: 2 } } })
+  ).toEqual({ channels: { [room]: { user_count: 2, subscription_count: 2 } } })
   // user_count over channels that are not all presence channels: the SDK refuses, so does the server.
   expect(await s.sdk.fail((sdk) => sdk.channels.list({ filterByPrefix: prefix, info: ["user_count"] }))).toMatchObject({
     _tag: "SockudoValidationError",
