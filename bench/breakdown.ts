@@ -2,13 +2,14 @@
  * Where effect-sockudo's client CPU per publish goes: a ladder of measurements, each adding one
  * layer, so the differences price each layer.
  *
- *   node bench/breakdown.ts [--json]
+ *   node bench/breakdown.ts [--json] [--close]
  *
  * Three sections, all in CPU µs per operation (process.cpuUsage):
  * - pure synchronous pieces (signing, body preparation, decoding), one at a time;
  * - a ladder over a stub HttpClient that answers `{"ok":true}` after two event-loop hops (no
  *   socket, 64 in flight): raw work, + Effect HttpClient, + timeout, + retry, + span, full SDK;
- * - over the wire against `bench/sink.ts` at 64 and 1 in flight.
+ * - over the wire against `bench/sink.ts` at 64 and 1 in flight (`--close`: against its listener
+ *   that answers `Connection: close`, as Sockudo does, so every request opens a connection).
  * Takes about a minute. Diagnostic only; `npm run bench` is the benchmark.
  */
 import { fork } from "node:child_process"
@@ -165,8 +166,9 @@ const startSink = (): Promise<{ port: number; close: () => void }> =>
       execArgv: [],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
-    child.on("message", (m: { type: string; port: number }) => {
-      if (m.type === "ready") resolve({ port: m.port, close: () => child.disconnect() })
+    child.on("message", (m: { type: string; port: number; closePort: number }) => {
+      const port = process.argv.includes("--close") ? m.closePort : m.port
+      if (m.type === "ready") resolve({ port, close: () => child.disconnect() })
     })
     child.on("exit", (code) => reject(new Error(`sink exited (${code})`)))
   })
@@ -282,7 +284,9 @@ const main = async () => {
     x64
   )
 
-  section("Over the wire (sink in a second process)")
+  section(
+    `Over the wire (sink in a second process${process.argv.includes("--close") ? ", answering Connection: close" : ""})`
+  )
   const sink = await startSink()
   const origin = `http://127.0.0.1:${sink.port}`
   const agent = new Agent({ keepAliveTimeout: 60_000 })

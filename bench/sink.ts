@@ -2,8 +2,11 @@
  * The HTTP sink of the publish benchmark: a keep-alive node:http server on 127.0.0.1 that reads
  * every request body and answers `200 {"ok":true}` to `POST /apps/<id>/events`.
  *
+ * A second listener answers the same way with `Connection: close`, as Sockudo answers every API
+ * request, so the benchmark can price that header alone.
+ *
  * Run as a child process of `bench/publish.ts` (`child_process.fork`). Protocol over IPC:
- * - sink -> parent `{ type: "ready", port }` once listening;
+ * - sink -> parent `{ type: "ready", port, closePort }` once both listen;
  * - parent -> sink `{ type: "stats" }`, answered with `{ type: "stats", ...Stats, cpuMicros }`
  *   (the sink's own CPU since the previous call) and the counters reset, so the parent gets
  *   per-contender counts.
@@ -35,6 +38,7 @@ let cpuSince = process.cpuUsage()
 
 const OK_BODY = Buffer.from('{"ok":true}')
 const OK_HEADERS = { "content-type": "application/json", "content-length": String(OK_BODY.length) }
+const OK_CLOSE_HEADERS = { ...OK_HEADERS, connection: "close" }
 const EVENTS_PATH = /^\/apps\/[^/]+\/events$/
 
 const reject = (res: http.ServerResponse, status: number, reason: string) => {
@@ -76,7 +80,7 @@ const verifySignature = (method: string, path: string, params: URLSearchParams, 
   return undefined
 }
 
-const server = http.createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+const handler = (okHeaders: http.OutgoingHttpHeaders) => (req: http.IncomingMessage, res: http.ServerResponse) => {
   const chunks: Array<Buffer> = []
   req.on("data", (chunk: Buffer) => chunks.push(chunk))
   req.on("end", () => {
@@ -96,15 +100,25 @@ const server = http.createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, 
       if (reason !== undefined) return reject(res, 401, reason)
     }
     stats.ok++
-    res.writeHead(200, OK_HEADERS)
+    res.writeHead(200, okHeaders)
     res.end(OK_BODY)
   })
-})
-server.keepAliveTimeout = 60_000
-server.headersTimeout = 65_000
-server.on("connection", () => {
-  stats.connections++
-})
+}
+
+const listen = (okHeaders: http.OutgoingHttpHeaders): Promise<number> => {
+  const server = http.createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, handler(okHeaders))
+  server.keepAliveTimeout = 60_000
+  server.headersTimeout = 65_000
+  server.on("connection", () => {
+    stats.connections++
+  })
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      resolve(typeof address === "object" && address !== null ? address.port : 0)
+    })
+  )
+}
 
 process.on("message", (message: { type?: string }) => {
   if (message?.type === "stats") {
@@ -122,8 +136,6 @@ if (process.send === undefined) {
   process.exit(1)
 }
 
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address()
-  const port = typeof address === "object" && address !== null ? address.port : 0
-  process.send?.({ type: "ready", port })
-})
+Promise.all([listen(OK_HEADERS), listen(OK_CLOSE_HEADERS)]).then(([port, closePort]) =>
+  process.send?.({ type: "ready", port, closePort })
+)
