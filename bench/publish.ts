@@ -7,23 +7,34 @@
  * - `effect-sockudo`: this SDK's `trigger`, one `ManagedRuntime` for the whole run, one
  *   `runtime.runPromise` per publish;
  *
- * against a keep-alive HTTP sink in a second process (`bench/sink.ts`), with 1 and 64 publishes in
- * flight. Each cell is warmed up, then timed over N publishes (N chosen from the warm-up rate so a
- * measurement takes about `--duration` seconds); cells run in interleaved rounds and the median
- * round is reported. Client CPU is `process.cpuUsage()` (user + system, all threads of the client
- * process, GC included); the sink's CPU is not counted.
+ * against the targets of `bench/targets.ts`: a keep-alive HTTP sink in a second process
+ * (`bench/sink.ts`), the same sink answering `Connection: close`, and a real Sockudo node
+ * (`--sockudo`), with 1 and 64 publishes in flight (1, 16 and 128 with `--sockudo`). Each cell is
+ * warmed up, then timed over N publishes (N chosen from the warm-up rate so a measurement takes
+ * about `--duration` seconds); cells run in interleaved rounds and the median round is reported.
+ * Client CPU is `process.cpuUsage()` (user + system, all threads of the client process, GC
+ * included); the server's CPU is not counted. TCP connections and HTTP requests the client opened
+ * are counted with `node:diagnostics_channel`.
  *
  * Flags:
- *   --json               print machine-readable results instead of the table
+ *   --json               print machine-readable results instead of the tables
  *   --duration=<s>       target seconds per measurement (default 2.5)
  *   --rounds=<n>         interleaved rounds per cell, median reported (default 3)
  *   --warmup=<n>         publishes before each measurement (default 2000)
- *   --concurrency=1,64   publishes in flight
- *   --only=floor,pusher,effect-sockudo
+ *   --concurrency=1,64   publishes in flight (default 1,64; 1,16,128 with --sockudo/--target)
+ *   --only=floor,pusher,effect-sockudo   (effect-sockudo-nokey too; all four by default with a node)
+ *   --sockudo            also target the Sockudo node of test/sockudo/server.sh (SOCKUDO_TEST_HOST,
+ *                        SOCKUDO_TEST_PORT; its CPU from the pids file in SOCKUDO_TEST_LOGS)
+ *   --target=<url>       also target the Sockudo node at <url> (http://127.0.0.1:6001)
+ *   --app=off            its app: test, off or limits (test/sockudo/config/node.toml), or id:key:secret
+ *   --server-pid=<pid>   the node's pid, to report its CPU per publish
+ *   --targets=sink,sink-close,sockudo   which targets (default: sink; all three with a node)
  */
-import { fork } from "node:child_process"
+
 import { createHash, createHmac, createSecretKey } from "node:crypto"
+import { subscribe } from "node:diagnostics_channel"
 import * as http from "node:http"
+import { loadavg } from "node:os"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import * as Layer from "effect/Layer"
@@ -33,6 +44,16 @@ import Pusher from "pusher"
 import { Agent } from "undici"
 import { Sockudo, SockudoConfig } from "../src/index.ts"
 import * as SockudoNode from "../src/Node.ts"
+import { type Cell, printReport, type Sample, type Totals } from "./report.ts"
+import {
+  connectSockudo,
+  type Endpoint,
+  findServerPid,
+  parseApp,
+  startSink,
+  type Target,
+  type TargetName
+} from "./targets.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -52,20 +73,33 @@ const numberFlag = (name: string, fallback: number): number => {
   return n
 }
 
+const sockudoUrl = (() => {
+  const explicit = flag("target")
+  if (explicit !== undefined && explicit !== "") return new URL(explicit)
+  if (flag("sockudo") === undefined) return undefined
+  const port = process.env.SOCKUDO_TEST_PORT
+  if (port === undefined) {
+    throw new Error("--sockudo reads SOCKUDO_TEST_PORT: run under test/sockudo/server.sh (or give --target=<url>)")
+  }
+  return new URL(`http://${process.env.SOCKUDO_TEST_HOST ?? "127.0.0.1"}:${port}`)
+})()
 const json = flag("json") !== undefined
 const targetSeconds = numberFlag("duration", 2.5)
 const rounds = Math.round(numberFlag("rounds", 3))
 const warmup = Math.round(numberFlag("warmup", 2000))
-const concurrencies = (flag("concurrency") ?? "1,64").split(",").map((c) => {
+const concurrencies = (flag("concurrency") ?? (sockudoUrl === undefined ? "1,64" : "1,16,128")).split(",").map((c) => {
   const n = Number(c)
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error("--concurrency takes positive integers: 1,64")
   return n
 })
+const allTargets: ReadonlyArray<TargetName> = ["sink", "sink-close", "sockudo"]
+const targetNames = (flag("targets")?.split(",") ?? (sockudoUrl === undefined ? ["sink"] : allTargets)).map((t) => {
+  if (!allTargets.includes(t as TargetName)) throw new Error(`--targets takes ${allTargets.join(", ")}`)
+  if (t === "sockudo" && sockudoUrl === undefined)
+    throw new Error("--targets=sockudo needs --sockudo or --target=<url>")
+  return t as TargetName
+})
 
-const APP_ID = "app-id"
-const KEY = "app-key"
-const SECRET = "app-secret"
-const CHANNEL = "orders"
 const EVENT = "order.created"
 const DATA = { id: 1 }
 
@@ -78,56 +112,49 @@ setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
 
 // ---------------------------------------------------------------------------------------------
-// The sink
+// What the client puts on the wire, counted per measurement (measurements run one at a time)
 // ---------------------------------------------------------------------------------------------
 
-interface SinkStats {
-  readonly requests: number
-  readonly ok: number
-  readonly bad: number
-  readonly signaturesChecked: number
-  readonly connections: number
-  readonly firstBad: string | undefined
-  readonly cpuMicros: number
+const wire = { connections: 0, attempts: 0, attemptErrors: new Map<string, number>() }
+const tally = (kinds: Map<string, number>, kind: string, n = 1) => kinds.set(kind, (kinds.get(kind) ?? 0) + n)
+
+/** A failure in a few words: the codes and messages along its cause chain. */
+const describe = (error: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const e = current as { _tag?: unknown; code?: unknown; name?: unknown; message?: unknown; cause?: unknown }
+    const label = [e._tag ?? e.name, e.code, e.message].filter((x) => typeof x === "string" && x !== "").join(" ")
+    if (label !== "" && !parts.includes(label)) parts.push(label)
+    current = e.cause ?? (e as { reason?: unknown }).reason
+  }
+  return (parts.length === 0 ? String(error) : parts.join(" <- ")).slice(0, 200)
 }
 
-interface Sink {
-  readonly port: number
-  readonly pid: number | undefined
-  /** Counters since the previous call. */
-  readonly stats: () => Promise<SinkStats>
-  readonly close: () => void
-}
-
-const startSink = (): Promise<Sink> =>
-  new Promise((resolve, reject) => {
-    // execArgv: [] so a `node --cpu-prof bench/publish.ts` profiles the client only.
-    const child = fork(new URL("./sink.ts", import.meta.url), [], {
-      execArgv: [],
-      stdio: ["ignore", "inherit", "inherit", "ipc"]
-    })
-    const waiting: Array<(stats: SinkStats) => void> = []
-    child.on("message", (message: { type: string; port?: number } & SinkStats) => {
-      if (message.type === "ready") {
-        resolve({
-          port: message.port!,
-          pid: child.pid,
-          stats: () =>
-            new Promise((res) => {
-              waiting.push(res)
-              child.send({ type: "stats" })
-            }),
-          close: () => {
-            if (child.connected) child.disconnect()
-          }
-        })
-      } else if (message.type === "stats") {
-        waiting.shift()?.(message)
-      }
-    })
-    child.on("error", reject)
-    child.on("exit", (code) => reject(new Error(`the sink exited early (code ${code})`)))
-  })
+subscribe("net.client.socket", () => {
+  wire.connections++
+})
+subscribe("undici:request:create", () => {
+  wire.attempts++
+})
+subscribe("http.client.request.start", () => {
+  wire.attempts++
+})
+// Answers other than 200, retried or not.
+subscribe("undici:request:headers", (message) => {
+  const status = (message as { response: { statusCode: number } }).response.statusCode
+  if (status !== 200) tally(wire.attemptErrors, `HTTP ${status}`)
+})
+subscribe("http.client.response.finish", (message) => {
+  const status = (message as { response: { statusCode?: number } }).response.statusCode
+  if (status !== 200) tally(wire.attemptErrors, `HTTP ${status}`)
+})
+subscribe("undici:request:error", (message) =>
+  tally(wire.attemptErrors, describe((message as { error: unknown }).error))
+)
+subscribe("http.client.request.error", (message) =>
+  tally(wire.attemptErrors, describe((message as { error: unknown }).error))
+)
 
 // ---------------------------------------------------------------------------------------------
 // Contenders
@@ -141,23 +168,23 @@ interface Client {
 interface Contender {
   readonly name: string
   readonly description: string
-  readonly make: (port: number) => Promise<Client>
+  readonly make: (target: Target) => Promise<Client>
 }
 
 /** The floor: everything a correct client must do, nothing more. */
 const floor: Contender = {
   name: "floor",
   description: "undici Agent.request + node:crypto md5/HMAC, JSON.parse of the response",
-  make: async (port) => {
+  make: async (target) => {
     const agent = new Agent({ keepAliveTimeout: 60_000 })
-    const origin = `http://127.0.0.1:${port}`
-    const path = `/apps/${APP_ID}/events`
-    const hmacKey = createSecretKey(Buffer.from(SECRET, "utf8"))
+    const origin = `http://${target.host}:${target.port}`
+    const path = `/apps/${target.appId}/events`
+    const hmacKey = createSecretKey(Buffer.from(target.secret, "utf8"))
     const headers = { "content-type": "application/json" }
     const publish = async () => {
-      const body = JSON.stringify({ name: EVENT, channels: [CHANNEL], data: JSON.stringify(DATA) })
+      const body = JSON.stringify({ name: EVENT, channels: [target.channel], data: JSON.stringify(DATA) })
       const md5 = createHash("md5").update(body).digest("hex")
-      const query = `auth_key=${KEY}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${md5}`
+      const query = `auth_key=${target.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${md5}`
       const signature = createHmac("sha256", hmacKey).update(`POST\n${path}\n${query}`).digest("hex")
       const response = await agent.request({
         origin,
@@ -178,19 +205,24 @@ const floor: Contender = {
 const pusher: Contender = {
   name: "pusher",
   description: "pusher 5 trigger (node-fetch 2, keep-alive http.Agent), response read with .json()",
-  make: async (port) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64, keepAliveMsecs: 60_000 })
+  make: async (target) => {
+    // As many sockets as publishes in flight, as undici's Agent allows by default.
+    const agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: Math.max(64, ...concurrencies),
+      keepAliveMsecs: 60_000
+    })
     const client = new Pusher({
-      appId: APP_ID,
-      key: KEY,
-      secret: SECRET,
-      host: "127.0.0.1",
-      port: String(port),
+      appId: target.appId,
+      key: target.key,
+      secret: target.secret,
+      host: target.host,
+      port: String(target.port),
       useTLS: false,
       agent
     })
     const publish = async () => {
-      const response = await client.trigger(CHANNEL, EVENT, DATA)
+      const response = await client.trigger(target.channel, EVENT, DATA)
       return response.json()
     }
     return {
@@ -203,57 +235,74 @@ const pusher: Contender = {
 }
 
 /** This SDK: one ManagedRuntime, the service resolved once, one runPromise per publish. */
-const effectSockudo: Contender = {
-  name: "effect-sockudo",
-  description: "Sockudo.trigger via ManagedRuntime.runPromise (SockudoNode.layerUndici)",
-  make: async (port) => {
+const sdkContender = (name: string, description: string, options: Partial<SockudoConfig.Options>): Contender => ({
+  name,
+  description,
+  make: async (target) => {
     const layer = Sockudo.layer.pipe(
       Layer.provide(
         SockudoConfig.layer({
-          appId: APP_ID,
-          key: KEY,
-          secret: Redacted.make(SECRET),
-          host: "127.0.0.1",
-          port,
-          useTLS: false
+          appId: target.appId,
+          key: target.key,
+          secret: Redacted.make(target.secret),
+          host: target.host,
+          port: target.port,
+          useTLS: false,
+          ...options
         })
       ),
       Layer.provide(SockudoNode.layerUndici)
     )
     const runtime = ManagedRuntime.make(layer)
     const sockudo = await runtime.runPromise(Sockudo.Sockudo)
-    const publish = () => runtime.runPromise(sockudo.trigger(CHANNEL, EVENT, DATA))
+    const publish = () => runtime.runPromise(sockudo.trigger(target.channel, EVENT, DATA))
     return { publish, close: () => runtime.dispose() }
   }
-}
+})
 
-const allContenders = [floor, pusher, effectSockudo]
-const only = flag("only")?.split(",")
-const contenders = only === undefined ? allContenders : allContenders.filter((c) => only.includes(c.name))
+const effectSockudo = sdkContender(
+  "effect-sockudo",
+  "Sockudo.trigger via ManagedRuntime.runPromise (SockudoNode.layerUndici), defaults: a generated idempotency key",
+  {}
+)
+/** The same request as the floor and pusher send: no idempotency key (and so no retry but after a 429). */
+const effectSockudoNoKey = sdkContender(
+  "effect-sockudo-nokey",
+  "the same with autoIdempotency: false (no key, as floor and pusher send)",
+  { autoIdempotency: false }
+)
+
+const allContenders = [floor, pusher, effectSockudo, effectSockudoNoKey]
+const only =
+  flag("only")?.split(",") ??
+  (targetNames.includes("sockudo") ? allContenders.map((c) => c.name) : ["floor", "pusher", "effect-sockudo"])
+const contenders = allContenders.filter((c) => only.includes(c.name))
 if (contenders.length === 0) throw new Error(`--only matches none of ${allContenders.map((c) => c.name).join(", ")}`)
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
 // ---------------------------------------------------------------------------------------------
 
-interface Sample {
-  readonly publishes: number
-  readonly wallMs: number
-  readonly cpuMicros: number
-  /** The main thread only (process CPU minus GC helper and other threads). */
-  readonly mainThreadCpuMicros: number
-}
-
-/** `n` publishes, `concurrency` in flight: workers pulling from a shared counter. */
+/** `n` publishes, `concurrency` in flight: workers pulling from a shared counter. A failed publish is counted, not retried. */
 const drive = async (publish: () => Promise<unknown>, n: number, concurrency: number): Promise<Sample> => {
   let started = 0
+  let failures = 0
+  const failureKinds = new Map<string, number>()
   const worker = async () => {
     while (started < n) {
       started++
-      await publish()
+      try {
+        await publish()
+      } catch (error) {
+        failures++
+        tally(failureKinds, describe(error))
+      }
     }
   }
   const workers = Math.min(concurrency, n)
+  wire.connections = 0
+  wire.attempts = 0
+  wire.attemptErrors = new Map()
   const cpu0 = process.cpuUsage()
   const main0 = process.threadCpuUsage()
   const t0 = performance.now()
@@ -261,221 +310,152 @@ const drive = async (publish: () => Promise<unknown>, n: number, concurrency: nu
   const wallMs = performance.now() - t0
   const main = process.threadCpuUsage(main0)
   const cpu = process.cpuUsage(cpu0)
-  return { publishes: n, wallMs, cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system }
-}
-
-interface Cell {
-  readonly contender: string
-  readonly concurrency: number
-  n: number
-  readonly samples: Array<Sample>
-}
-
-interface Totals {
-  sent: number
-  sink: { requests: number; ok: number; bad: number; signaturesChecked: number; connections: number; cpuMicros: number }
-  firstBad: string | undefined
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+  return {
+    publishes: n,
+    failures,
+    wallMs,
+    cpuMicros: cpu.user + cpu.system,
+    mainThreadCpuMicros: main.user + main.system,
+    connections: wire.connections,
+    attempts: wire.attempts,
+    serverCpuMicros: undefined,
+    failureKinds,
+    attemptErrors: wire.attemptErrors
+  }
 }
 
 const pubPerSec = (s: Sample) => (s.publishes / s.wallMs) * 1000
-const cpuPerPub = (s: Sample) => s.cpuMicros / s.publishes
 
 const main = async () => {
   const began = performance.now()
-  const sink = await startSink()
-  log(`sink listening on 127.0.0.1:${sink.port} (process ${sink.pid}); client is process ${process.pid}`)
+  const endpoints: Array<Endpoint> = []
+  const closers: Array<() => void> = []
+  if (targetNames.some((t) => t !== "sockudo")) {
+    const sink = await startSink()
+    closers.push(sink.close)
+    endpoints.push(...sink.endpoints.filter((e) => targetNames.includes(e.target.name)))
+    log(
+      `sink on ${sink.endpoints.map((e) => `127.0.0.1:${e.target.port} (${e.target.name})`).join(", ")}, process ${sink.pid}`
+    )
+  }
+  if (targetNames.includes("sockudo") && sockudoUrl !== undefined) {
+    const serverPid = findServerPid(flag("server-pid"))
+    const node = await connectSockudo({ url: sockudoUrl, app: parseApp(flag("app") ?? "off"), event: EVENT, serverPid })
+    closers.push(node.close)
+    endpoints.push(node.endpoint)
+    log(
+      `sockudo at ${sockudoUrl.origin} (app ${node.endpoint.target.appId}, channel ${node.endpoint.target.channel}, ` +
+        `server process ${serverPid ?? "unknown: no server CPU"}), deliveries counted by a subscriber process`
+    )
+  }
+  endpoints.sort((a, b) => targetNames.indexOf(a.target.name) - targetNames.indexOf(b.target.name))
+  log(
+    `client is process ${process.pid}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`
+  )
+
+  const key = (target: TargetName, contender: string) => `${target}/${contender}`
   const clients = new Map<string, Client>()
   const totals = new Map<string, Totals>()
-  for (const contender of contenders) {
-    clients.set(contender.name, await contender.make(sink.port))
-    totals.set(contender.name, {
-      sent: 0,
-      sink: { requests: 0, ok: 0, bad: 0, signaturesChecked: 0, connections: 0, cpuMicros: 0 },
-      firstBad: undefined
-    })
+  for (const endpoint of endpoints) {
+    for (const contender of contenders) {
+      clients.set(key(endpoint.target.name, contender.name), await contender.make(endpoint.target))
+      totals.set(key(endpoint.target.name, contender.name), {
+        target: endpoint.target.name,
+        contender: contender.name,
+        sent: 0,
+        failures: 0,
+        accepted: 0,
+        rejected: 0,
+        signaturesChecked: 0,
+        sinkConnections: 0,
+        connections: 0,
+        attempts: 0,
+        firstProblem: undefined,
+        failureKinds: new Map(),
+        attemptErrors: new Map()
+      })
+    }
+    await endpoint.received(0) // reset
   }
-  await sink.stats() // reset
 
-  const account = async (name: string, sent: number) => {
-    const stats = await sink.stats()
-    const total = totals.get(name)!
-    total.sent += sent
-    total.sink.requests += stats.requests
-    total.sink.ok += stats.ok
-    total.sink.bad += stats.bad
-    total.sink.signaturesChecked += stats.signaturesChecked
-    total.sink.connections += stats.connections
-    total.sink.cpuMicros += stats.cpuMicros
-    total.firstBad ??= stats.firstBad
+  const account = async (endpoint: Endpoint, contender: string, sample: Sample) => {
+    const received = await endpoint.received(sample.publishes - sample.failures)
+    const total = totals.get(key(endpoint.target.name, contender))!
+    total.sent += sample.publishes
+    total.failures += sample.failures
+    total.accepted += received.accepted
+    total.rejected += received.rejected
+    total.signaturesChecked += received.signaturesChecked
+    total.sinkConnections += received.connections ?? 0
+    total.connections += sample.connections
+    total.attempts += sample.attempts
+    total.firstProblem ??= received.firstProblem
+    for (const [kind, n] of sample.failureKinds) tally(total.failureKinds, kind, n)
+    for (const [kind, n] of sample.attemptErrors) tally(total.attemptErrors, kind, n)
+    return received
   }
 
   const cells: Array<Cell> = []
-  for (const concurrency of concurrencies) {
-    for (const contender of contenders) cells.push({ contender: contender.name, concurrency, n: 0, samples: [] })
+  for (const endpoint of endpoints) {
+    for (const concurrency of concurrencies) {
+      for (const contender of contenders) {
+        cells.push({ target: endpoint.target.name, contender: contender.name, concurrency, n: 0, samples: [] })
+      }
+    }
   }
 
   for (let round = 0; round < rounds; round++) {
     for (const concurrency of concurrencies) {
-      // Rotate the order each round so no contender always runs first (or right after another).
-      const row = cells.filter((c) => c.concurrency === concurrency)
-      const ordered = row.map((_, i) => row[(i + round) % row.length]!)
-      for (const cell of ordered) {
-        const client = clients.get(cell.contender)!
-        gc()
-        const warm = await drive(client.publish, warmup, concurrency)
-        await account(cell.contender, warmup)
-        if (cell.n === 0) {
-          cell.n = Math.max(1000, Math.round((pubPerSec(warm) * targetSeconds) / 1000) * 1000)
+      // Rotate the orders each round so no contender (or target) always runs first, or right after another.
+      const rotated = <A>(xs: ReadonlyArray<A>) => xs.map((_, i) => xs[(i + round) % xs.length]!)
+      for (const endpoint of rotated(endpoints)) {
+        const row = cells.filter((c) => c.concurrency === concurrency && c.target === endpoint.target.name)
+        for (const cell of rotated(row)) {
+          const client = clients.get(key(cell.target, cell.contender))!
+          gc()
+          const warm = await drive(client.publish, warmup, concurrency)
+          await account(endpoint, cell.contender, warm)
+          if (cell.n === 0) {
+            cell.n = Math.max(1000, Math.round((pubPerSec(warm) * targetSeconds) / 1000) * 1000)
+          }
+          gc()
+          const measured = await drive(client.publish, cell.n, concurrency)
+          const received = await account(endpoint, cell.contender, measured)
+          const sample = { ...measured, serverCpuMicros: received.serverCpuMicros }
+          cell.samples.push(sample)
+          log(
+            `round ${round + 1}/${rounds}  ${cell.target.padEnd(10)} ${cell.contender.padEnd(20)} x${String(concurrency).padEnd(3)} ` +
+              `${String(cell.n).padStart(7)} publishes in ${(sample.wallMs / 1000).toFixed(2)} s: ` +
+              `${Math.round(pubPerSec(sample)).toLocaleString("en-US").padStart(7)} pub/s, ` +
+              `${(sample.cpuMicros / sample.publishes).toFixed(1).padStart(6)} µs CPU/publish, ` +
+              `${(sample.connections / sample.publishes).toFixed(2)} conns/publish` +
+              (sample.serverCpuMicros === undefined
+                ? ""
+                : ` (server ${(sample.serverCpuMicros / sample.publishes).toFixed(1)} µs/publish)`) +
+              (sample.failures === 0 ? "" : `, ${sample.failures} FAILED`)
+          )
         }
-        gc()
-        const sample = await drive(client.publish, cell.n, concurrency)
-        const sinkStats = totals.get(cell.contender)!
-        const before = sinkStats.sink.cpuMicros
-        await account(cell.contender, cell.n)
-        cell.samples.push(sample)
-        log(
-          `round ${round + 1}/${rounds}  ${cell.contender.padEnd(15)} x${String(concurrency).padEnd(3)} ` +
-            `${String(cell.n).padStart(7)} publishes in ${(sample.wallMs / 1000).toFixed(2)} s: ` +
-            `${Math.round(pubPerSec(sample)).toLocaleString("en-US").padStart(7)} pub/s, ` +
-            `${cpuPerPub(sample).toFixed(1).padStart(6)} µs CPU/publish ` +
-            `(sink ${((sinkStats.sink.cpuMicros - before) / cell.n).toFixed(1)} µs/request)`
-        )
       }
     }
   }
 
   for (const client of clients.values()) await client.close()
-  sink.close()
+  for (const close of closers) close()
 
-  const results = cells.map((cell) => {
-    const rates = cell.samples.map(pubPerSec)
-    const cpus = cell.samples.map(cpuPerPub)
-    return {
-      contender: cell.contender,
-      concurrency: cell.concurrency,
-      publishesPerRound: cell.n,
-      rounds: cell.samples.length,
-      publishesPerSecond: Math.round(median(rates)),
-      cpuMicrosPerPublish: Number(median(cpus).toFixed(2)),
-      mainThreadCpuMicrosPerPublish: Number(
-        median(cell.samples.map((x) => x.mainThreadCpuMicros / x.publishes)).toFixed(2)
-      ),
-      cpuMicrosPerPublishRange: [Number(Math.min(...cpus).toFixed(2)), Number(Math.max(...cpus).toFixed(2))],
-      publishesPerSecondRange: [Math.round(Math.min(...rates)), Math.round(Math.max(...rates))],
-      samples: cell.samples
-    }
+  const failed = printReport({
+    json,
+    settings: { targetSeconds, rounds, warmup, concurrencies, targets: endpoints.map((e) => e.target.name) },
+    contenders: contenders.map((c) => ({ name: c.name, description: c.description })),
+    targets: endpoints.map((e) => e.target),
+    sockudoUrl: sockudoUrl?.origin,
+    cells,
+    totals: [...totals.values()],
+    seconds: (performance.now() - began) / 1000
   })
-  const find = (contender: string, concurrency: number) =>
-    results.find((r) => r.contender === contender && r.concurrency === concurrency)
-  const comparisons = concurrencies.map((concurrency) => {
-    const ours = find("effect-sockudo", concurrency)
-    const base = find("floor", concurrency)
-    const them = find("pusher", concurrency)
-    const ratio = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? undefined : Number((a / b).toFixed(3))
-    const oursOverFloor = ratio(ours?.cpuMicrosPerPublish, base?.cpuMicrosPerPublish)
-    const oursOverPusher = ratio(ours?.cpuMicrosPerPublish, them?.cpuMicrosPerPublish)
-    return {
-      concurrency,
-      cpuOursOverFloor: oursOverFloor,
-      cpuOursOverPusher: oursOverPusher,
-      throughputOursOverFloor: ratio(ours?.publishesPerSecond, base?.publishesPerSecond),
-      throughputOursOverPusher: ratio(ours?.publishesPerSecond, them?.publishesPerSecond),
-      withinTargetOfFloor: oursOverFloor === undefined ? undefined : oursOverFloor <= 1.5,
-      aheadOfPusher: oursOverPusher === undefined ? undefined : oursOverPusher < 1
-    }
-  })
-  const delivery = contenders.map((c) => {
-    const t = totals.get(c.name)!
-    return {
-      contender: c.name,
-      sent: t.sent,
-      ...t.sink,
-      sinkCpuMicrosPerRequest: Number((t.sink.cpuMicros / Math.max(1, t.sink.requests)).toFixed(2)),
-      firstBad: t.firstBad
-    }
-  })
-  const seconds = (performance.now() - began) / 1000
-  const failed = delivery.some((d) => d.bad > 0 || d.requests !== d.sent || d.ok !== d.sent)
-
-  if (json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          node: process.version,
-          cpus: (await import("node:os")).availableParallelism(),
-          settings: { targetSeconds, rounds, warmup, concurrencies },
-          contenders: contenders.map((c) => ({ name: c.name, description: c.description })),
-          results,
-          comparisons,
-          delivery,
-          seconds: Number(seconds.toFixed(1))
-        },
-        null,
-        2
-      )}\n`
-    )
-  } else {
-    const out = (line = "") => process.stdout.write(`${line}\n`)
-    out()
-    out(`Publish benchmark: node ${process.version}, median of ${rounds} rounds, ~${targetSeconds} s each`)
-    for (const c of contenders) out(`  ${c.name.padEnd(15)} ${c.description}`)
-    out()
-    const header = ["contender", "in flight", "publishes/s", "CPU µs/publish", "CPU range", "CPU vs floor"]
-    const rows = results.map((r) => {
-      const base = find("floor", r.concurrency)
-      return [
-        r.contender,
-        String(r.concurrency),
-        r.publishesPerSecond.toLocaleString("en-US"),
-        r.cpuMicrosPerPublish.toFixed(1),
-        `${r.cpuMicrosPerPublishRange[0]!.toFixed(1)}-${r.cpuMicrosPerPublishRange[1]!.toFixed(1)}`,
-        base === undefined ? "" : `${(r.cpuMicrosPerPublish / base.cpuMicrosPerPublish).toFixed(2)}x`
-      ]
-    })
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-    const fmt = (cols: ReadonlyArray<string>) =>
-      `| ${cols.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
-    out(fmt(header))
-    out(`|${widths.map((w, i) => (i < 1 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
-    for (const row of rows) out(fmt(row))
-    out()
-    for (const c of comparisons) {
-      if (c.cpuOursOverFloor === undefined && c.cpuOursOverPusher === undefined) continue
-      const parts: Array<string> = []
-      if (c.cpuOursOverFloor !== undefined) {
-        parts.push(
-          `ours/floor CPU ${c.cpuOursOverFloor.toFixed(2)}x (target <= 1.5x: ${c.withinTargetOfFloor ? "met" : "MISSED"})`
-        )
-      }
-      if (c.cpuOursOverPusher !== undefined) {
-        parts.push(`ours/pusher CPU ${c.cpuOursOverPusher.toFixed(2)}x (${c.aheadOfPusher ? "ahead" : "BEHIND"})`)
-      }
-      if (c.throughputOursOverFloor !== undefined)
-        parts.push(`ours/floor pub/s ${c.throughputOursOverFloor.toFixed(2)}x`)
-      out(`x${c.concurrency}: ${parts.join(", ")}`)
-    }
-    out()
-    out("Sink (second process) received:")
-    for (const d of delivery) {
-      out(
-        `  ${d.contender.padEnd(15)} sent ${d.sent}, received ${d.requests}, 200 OK ${d.ok}, rejected ${d.bad}` +
-          `, signatures verified ${d.signaturesChecked}, new connections ${d.connections}` +
-          `, sink CPU ${d.sinkCpuMicrosPerRequest} µs/request` +
-          (d.firstBad === undefined ? "" : ` (first rejection: ${d.firstBad})`)
-      )
-    }
-    out()
-    out(`Total ${seconds.toFixed(1)} s`)
-  }
   if (failed) {
-    process.stderr.write("bench: the sink rejected or missed requests (see above)\n")
+    process.stderr.write("bench: a sink refused publishes, or a target missed publishes answered 200 (see above)\n")
     process.exitCode = 1
   }
 }
