@@ -336,7 +336,7 @@ export class Hub {
       channel,
       data: json({ user_id: member.userId, user_info: userInfo })
     }
-    for (const other of state.sockets.values()) if (other.protocol === 2) other.received.push(frame)
+    for (const other of state.sockets.values()) if (other.protocol === 2) this.deliver(other, frame)
     this.out.presence({
       channel,
       event: "member_updated",

@@ -29,7 +29,9 @@ const volatileKey = (key: string): boolean =>
   /(^|_)(time|timestamp)(_ms)?$|_at_ms$|AtMs$|^timestamp/i.test(key) ||
   /(^|_)(stream_id|node_id|acknowledgement_id|socket_id|connection_id)$/.test(key) ||
   /cursor$/i.test(key) ||
-  /^(deviceIdentityToken|tokenHash|publishId|deadLetterId|batchId|eventId|messageId|message_id|id)$/.test(key)
+  /^(deviceIdentityToken|tokenHash|publishId|deadLetterId|batchId|eventId|messageId|message_id|id)$/.test(key) ||
+  // Push times: list bounds, and a publish status's next attempt (`notBeforeMs`, a retry's time).
+  /^(sinceMs|untilMs|retryAfterMs)$/.test(key)
 
 /** Keys whose values embed a socket id: `<event>:<app>:<channel>:<user>:<socket>[:...]`. */
 const embedsSocketId = (key: string): boolean => key === "dedupe_key"
