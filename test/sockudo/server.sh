@@ -13,6 +13,7 @@
 #   - node:       one node with three apps (test-app, off-app, limits-app), memory backends,
 #                 webhooks to SOCKUDO_TEST_WEBHOOK_PORT (the suite listens there);
 #   - ratelimit:  one node with the API rate limiter on (5 requests per 2 s);
+#   - smallcache: one node whose memory cache holds 200 entries (it then evicts idempotency keys);
 #   - cluster:    Redis and PostgreSQL (their own processes and data directories), then two
 #                 nodes sharing them (node B starts once node A is ready).
 # A server is ready when `GET /up/<app>` answers `OK`. A config that failed to load makes the
@@ -115,22 +116,38 @@ track() { # track NAME PID
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
-stop_pid() { # stop_pid PID NAME: SIGTERM, then SIGKILL after a grace period
-  local pid=$1 name=$2 i
-  alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 80); do alive "$pid" || return 0; sleep 0.1; done
-  say "$name (pid $pid) did not stop within 8 s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
+# stop_group "PID NAME"...: SIGTERM to all at once, SIGKILL to those still running after 20 s
+# (a cluster node takes about 7 s: it announces its departure and waits for its peers)
+stop_group() {
+  local entry i left
+  for entry in "$@"; do kill -TERM "${entry%% *}" 2>/dev/null || true; done
+  for i in $(seq 1 200); do
+    left=0
+    for entry in "$@"; do alive "${entry%% *}" && left=1; done
+    [ "$left" = 0 ] && return 0
+    sleep 0.1
+  done
+  for entry in "$@"; do
+    if alive "${entry%% *}"; then
+      say "${entry#* } (pid ${entry%% *}) did not stop within 20 s: SIGKILL"
+      kill -KILL "${entry%% *}" 2>/dev/null || true
+    fi
+  done
 }
 
-stop_all() { # in reverse start order: the nodes before Redis and PostgreSQL
-  local i
-  if [ -f "$state/pids" ]; then
-    mapfile -t lines < <(tac "$state/pids")
-    for i in "${lines[@]}"; do stop_pid "${i%% *}" "${i#* }"; done
-    rm -f "$state/pids"
-  fi
+# The nodes first (they still talk to Redis and PostgreSQL while they shut down), then those.
+stop_all() {
+  [ -f "$state/pids" ] || return 0
+  local nodes=() services=() entry
+  while read -r entry; do
+    case "${entry#* }" in
+      redis | postgres) services+=("$entry") ;;
+      *) nodes+=("$entry") ;;
+    esac
+  done <"$state/pids"
+  [ "${#nodes[@]}" -eq 0 ] || stop_group "${nodes[@]}"
+  [ "${#services[@]}" -eq 0 ] || stop_group "${services[@]}"
+  rm -f "$state/pids"
 }
 
 # wait_up NAME PORT APP LOG: until GET /up/APP answers OK; fails at once on NOT_FOUND or exit
@@ -227,8 +244,8 @@ start_postgres() {
 
 # start_all CLUSTER: everything, writing $state/env
 start_all() {
-  local cluster=$1 port ratelimit_port webhook_port a b redis_port pg_port
-  read -r port ratelimit_port webhook_port a b redis_port pg_port < <(free_ports 7)
+  local cluster=$1 port ratelimit_port smallcache_port webhook_port a b redis_port pg_port
+  read -r port ratelimit_port smallcache_port webhook_port a b redis_port pg_port < <(free_ports 8)
   local push=(PUSH_WNS_PROVIDER_TOKEN=test-token PUSH_ALLOW_LOCAL_WEB_PUSH_ENDPOINTS=true PUSH_CREDENTIAL_ENCRYPTION_KEY=test-key)
   {
     echo "SOCKUDO_TEST_VERSION=$version"
@@ -236,10 +253,12 @@ start_all() {
     echo "SOCKUDO_TEST_PORT=$port"
     echo "SOCKUDO_TEST_WEBHOOK_PORT=$webhook_port"
     echo "SOCKUDO_TEST_RATELIMIT_PORT=$ratelimit_port"
+    echo "SOCKUDO_TEST_SMALLCACHE_PORT=$smallcache_port"
     echo "SOCKUDO_TEST_LOGS=$state"
   } >"$state/env"
   start_node node node.toml "$port" ES_WEBHOOK_PORT="$webhook_port" "${push[@]}"
   start_node ratelimit ratelimit.toml "$ratelimit_port"
+  start_node smallcache smallcache.toml "$smallcache_port"
   if [ "$cluster" = 1 ]; then
     start_redis "$redis_port"
     start_postgres "$pg_port"
