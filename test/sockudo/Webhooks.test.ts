@@ -108,6 +108,22 @@ const expectTamperingRefused = async (sdk: Sdk, otherSecret: Sdk, delivery: Deli
 }
 
 /**
+ * Sockudo 5.0.1 sometimes sends a channel's `channel_vacated` twice when connections leave it
+ * within a few milliseconds (its delayed check runs once per leaving connection): the same
+ * vacancy counts once.
+ */
+const onceVacated = (events: ReadonlyArray<unknown>): Array<unknown> => {
+  const seen = new Set<string>()
+  return events.filter((e) => {
+    if ((e as { name?: string }).name !== "channel_vacated") return true
+    const key = JSON.stringify(e)
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/**
  * Waits until the scenario's webhooks number `expected.length`, lets late ones arrive, then
  * requires each delivery to be one signed event of test-app that `sdk` verifies, the decoded
  * events to be exactly `expected` (in any order), and tampering to be refused.
@@ -134,7 +150,7 @@ const expectWebhooks = async (
     expect(webhook.events).toHaveLength(1)
     decoded.push(...webhook.events)
   }
-  expect(unordered(decoded)).toEqual(unordered(expected.map(typed)))
+  expect(unordered(onceVacated(decoded))).toEqual(unordered(expected.map(typed)))
   const otherSecret = s.sdkFor({ ...apps.test, secret: "not-the-secret" })
   for (const delivery of deliveries) await expectTamperingRefused(sdk, otherSecret, delivery)
 }

@@ -3,6 +3,8 @@
  * sets), the apps of `config/node.toml`, and names unique to this run.
  */
 import { randomBytes } from "node:crypto"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
 
 /** An app of the server's configuration. */
 export interface App {
@@ -53,6 +55,10 @@ export const servers = {
   get rateLimitPort(): number {
     return Number(required("SOCKUDO_TEST_RATELIMIT_PORT"))
   },
+  /** A node whose memory cache holds only 200 entries (`config/smallcache.toml`). */
+  get smallCachePort(): number {
+    return Number(required("SOCKUDO_TEST_SMALLCACHE_PORT"))
+  },
   /** The two cluster nodes, A then B. */
   get clusterPorts(): readonly [number, number] {
     const [a, b] = required("SOCKUDO_TEST_CLUSTER_PORTS").split(",").map(Number)
@@ -66,3 +72,10 @@ export const runId = randomBytes(3).toString("hex")
 let counter = 0
 /** A channel (or user, or device) name unique to this run: `<base>-<run>-<n>`. */
 export const unique = (base: string): string => `${base}-${runId}-${++counter}`
+
+/** This run's results: the differential comparisons, the main node's webhooks (`globalSetup.ts`). */
+export const resultsDir = (): string =>
+  process.env.SOCKUDO_TEST_RESULTS ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.results")
+
+/** Where the suite-wide receiver of `globalSetup.ts` writes the main node's webhooks. */
+export const webhooksFile = (): string => path.join(resultsDir(), "webhooks.jsonl")

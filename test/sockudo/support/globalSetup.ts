@@ -7,6 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { knownDifferences, resultsFile, rowId } from "./differential.ts"
+import { webhooksFile } from "./env.ts"
+import { recordToFile } from "./webhooks.ts"
 
 interface Result {
   readonly scenario: string
@@ -18,14 +20,19 @@ interface Result {
   readonly unexplained: ReadonlyArray<unknown>
 }
 
-export const setup = () => {
+let webhooks: { readonly close: () => Promise<void> } | undefined
+
+export const setup = async () => {
   const file = resultsFile()
   rmSync(path.dirname(file), { recursive: true, force: true })
   mkdirSync(path.dirname(file), { recursive: true })
   process.env.SOCKUDO_TEST_RESULTS = path.dirname(file)
+  const port = process.env.SOCKUDO_TEST_WEBHOOK_PORT
+  if (port !== undefined && port !== "") webhooks = await recordToFile(Number(port), webhooksFile())
 }
 
-export const teardown = () => {
+export const teardown = async () => {
+  await webhooks?.close()
   const file = resultsFile()
   if (!existsSync(file)) return
   const results: Array<Result> = readFileSync(file, "utf8")

@@ -10,9 +10,9 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { SockudoConfig } from "../../../src/index.ts"
 import { Emulator } from "../../../src/testing/index.ts"
 import { connectEmulated, connectRaw, type PeerClient, type TokenIdentity } from "./clients.ts"
-import { type App, apps, limitsAppLimits, runId, servers } from "./env.ts"
+import { type App, apps, limitsAppLimits, runId, servers, webhooksFile } from "./env.ts"
 import { type Exchange, makeSdk, type Recorder, type Sdk } from "./sdk.ts"
-import { type DeliveredEvent, type Receiver, startReceiver } from "./webhooks.ts"
+import { type DeliveredEvent, followFile, type Receiver, startReceiver } from "./webhooks.ts"
 
 export type PeerKind = "sockudo" | "emulator"
 
@@ -60,8 +60,8 @@ export const emulatorOptions = (webhookUrl: string): Emulator.Options => ({
   pushProviders: ["wns"],
   idempotency: { enabled: true, ttl: "120 seconds", maxKeyLength: 128 },
   channelListCacheTtl: "2 seconds",
-  // `cache.driver = "memory"` with its default `ttl` of 300 s, which replaces every entry's own TTL.
-  memoryCacheTtl: "300 seconds",
+  // node.toml's `cache.memory.ttl` (120 s), which replaces every cache entry's own TTL.
+  memoryCacheTtl: "120 seconds",
   apps: [
     {
       ...apps.test,
@@ -81,8 +81,9 @@ export const emulatorOptions = (webhookUrl: string): Emulator.Options => ({
 
 /** The node of `config/node.toml`, or another node of `server.sh` on `port`. */
 export const sockudoPeer = async (port = servers.port): Promise<Peer> => {
-  // Only the main node sends webhooks (to this port); another node's peer gets a receiver of its own.
-  const receiver = await startReceiver(port === servers.port ? servers.webhookPort : 0)
+  // Only the main node sends webhooks, to a port the suite-wide receiver of globalSetup.ts holds
+  // for the whole run; another node's peer gets a receiver of its own.
+  const receiver = port === servers.port ? followFile(servers.webhookPort, webhooksFile()) : await startReceiver(0)
   const { host } = servers
   return {
     kind: "sockudo",

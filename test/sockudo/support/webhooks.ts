@@ -1,8 +1,12 @@
 /**
- * The webhook receiver of the end-to-end suite (`e2e/support.ts`: it answers every POST with
- * 200, so a server never retries into a later test, and keeps each body exactly as it arrived),
- * with the events of its deliveries and a wait on them.
+ * Webhook receivers: the end-to-end suite's (`e2e/support.ts`: it answers every POST with 200,
+ * so a server never retries into a later test, and keeps each body exactly as it arrived), with
+ * the events of its deliveries and a wait on them; and one that follows the deliveries the
+ * suite-wide receiver of `globalSetup.ts` writes to a file, for the node whose webhooks go to one
+ * fixed port for the whole run.
  */
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs"
+import type { IncomingHttpHeaders } from "node:http"
 import { type Delivery, startWebhookReceiver } from "../../../e2e/support.ts"
 import { waitUntil } from "./clients.ts"
 
@@ -18,7 +22,7 @@ export interface DeliveredEvent {
 export interface Receiver {
   readonly port: number
   readonly url: string
-  readonly deliveries: Array<Delivery>
+  readonly deliveries: ReadonlyArray<Delivery>
   /** The events of every delivery so far, in arrival order. */
   readonly events: () => Array<DeliveredEvent>
   /** Waits until `check` holds for the events received; fails after `timeoutMs`. */
@@ -44,5 +48,66 @@ export const startReceiver = async (port = 0): Promise<Receiver> => {
     events,
     waitFor: (what, check, timeoutMs = 10_000) => waitUntil(what, () => check(events()), timeoutMs),
     close: receiver.close
+  }
+}
+
+interface Line {
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+  readonly receivedAt: number
+}
+
+/**
+ * A receiver on `port` for the whole run, which appends each delivery to `file` as a JSON line:
+ * a server never finds the port closed between test files, so it never has to retry (its retries
+ * wait up to a minute, and hold back the deliveries queued behind them).
+ */
+export const recordToFile = async (port: number, file: string): Promise<{ readonly close: () => Promise<void> }> => {
+  writeFileSync(file, "")
+  const receiver = await startWebhookReceiver(port)
+  const timer = setInterval(() => {
+    const fresh = receiver.deliveries.splice(0)
+    for (const d of fresh) {
+      const line: Line = { headers: d.headers, body: Buffer.from(d.body).toString("base64"), receivedAt: d.receivedAt }
+      appendFileSync(file, `${JSON.stringify(line)}\n`)
+    }
+  }, 5)
+  return {
+    close: async () => {
+      clearInterval(timer)
+      await receiver.close()
+    }
+  }
+}
+
+/** A receiver that reads the deliveries {@link recordToFile} writes; `port` is where they arrive. */
+export const followFile = (port: number, file: string): Receiver => {
+  const deliveries: Array<Delivery> = []
+  let read = 0
+  const refresh = () => {
+    const text = readFileSync(file, "utf8")
+    const complete = text.lastIndexOf("\n") + 1
+    for (const line of text.slice(read, complete).split("\n")) {
+      if (line === "") continue
+      const parsed = JSON.parse(line) as Line
+      deliveries.push({
+        headers: parsed.headers,
+        body: new Uint8Array(Buffer.from(parsed.body, "base64")),
+        receivedAt: parsed.receivedAt
+      })
+    }
+    read = complete
+    return deliveries
+  }
+  const events = () => refresh().flatMap(eventsOf)
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/webhooks`,
+    get deliveries() {
+      return refresh()
+    },
+    events,
+    waitFor: (what, check, timeoutMs = 10_000) => waitUntil(what, () => check(events()), timeoutMs),
+    close: async () => undefined
   }
 }
