@@ -75,7 +75,7 @@ install_server() {
   export RUSTFLAGS="--cfg tokio_unstable"
   log="$cache/$key.build.log"
   started=$SECONDS
-  say "cargo install sockudo@$version --features $features (the first build takes about 30 min on 2 cores; log: $log)"
+  say "cargo install sockudo@$version --features $features (the first build takes about 15 min on 2 cores; log: $log)"
   rm -rf "$root.partial"
   if ! cargo install sockudo --version "$version" --locked --root "$root.partial" --features "$features" >"$log" 2>&1; then
     if grep -q 'needs to be updated' "$log"; then
