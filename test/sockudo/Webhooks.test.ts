@@ -16,7 +16,7 @@ import { differential, usePeers } from "./support/differential.ts"
 import { apps } from "./support/env.ts"
 import type { Session } from "./support/peers.ts"
 import type { Sdk } from "./support/sdk.ts"
-import { type Delivery, eventsOf } from "./support/webhooks.ts"
+import { type Delivery, eventsOf, onceVacated } from "./support/webhooks.ts"
 
 const peers = usePeers()
 
@@ -105,22 +105,6 @@ const expectTamperingRefused = async (sdk: Sdk, otherSecret: Sdk, delivery: Deli
   expect(await refusal(sdk, { headers: { ...headers, "x-pusher-key": "other-key" }, body })).toBe(
     "SockudoWebhookKeyError"
   )
-}
-
-/**
- * Sockudo 5.0.1 sometimes sends a channel's `channel_vacated` twice when connections leave it
- * within a few milliseconds (its delayed check runs once per leaving connection): the same
- * vacancy counts once.
- */
-const onceVacated = (events: ReadonlyArray<unknown>): Array<unknown> => {
-  const seen = new Set<string>()
-  return events.filter((e) => {
-    if ((e as { name?: string }).name !== "channel_vacated") return true
-    const key = JSON.stringify(e)
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
 }
 
 /**

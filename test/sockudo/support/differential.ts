@@ -21,6 +21,7 @@ import {
   type SessionRecord,
   sockudoPeer
 } from "./peers.ts"
+import { onceVacated } from "./webhooks.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 
@@ -82,15 +83,13 @@ const normalForm = (record: SessionRecord) => {
 }
 
 /**
- * Webhook events in normal form, sorted (the server's delivery order is not guaranteed). A
- * repeated `channel_vacated` counts once: Sockudo 5.0.1 sometimes sends one per connection that
- * left within a few milliseconds, which no emulator could reproduce run for run.
+ * Webhook events in normal form, sorted (the server's delivery order is not guaranteed), a
+ * repeated vacancy counted once (`onceVacated`).
  */
-const sortedEvents = (events: ReadonlyArray<unknown>, names: Names) => {
-  const normal = events.map((e) => JSON.stringify(normalizeJson(e, names)))
-  const once = normal.filter((e, i) => !e.includes('"name":"channel_vacated"') || normal.indexOf(e) === i)
-  return once.sort((a, b) => a.localeCompare(b)).map((e) => JSON.parse(e) as unknown)
-}
+const sortedEvents = (events: ReadonlyArray<unknown>, names: Names) =>
+  onceVacated(events)
+    .map((e) => normalizeJson(e, names))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
 
 /**
  * The peers of one test file, started before its scenarios and closed after them: by default

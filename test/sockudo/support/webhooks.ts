@@ -34,6 +34,22 @@ export interface Receiver {
   readonly close: () => Promise<void>
 }
 
+/**
+ * Sockudo 5.0.1 sometimes sends a channel's `channel_vacated` twice when its last connections leave
+ * within a few milliseconds (its delayed check runs once per leaving connection): the same vacancy
+ * counts once.
+ */
+export const onceVacated = <A>(events: ReadonlyArray<A>): Array<A> => {
+  const seen = new Set<string>()
+  return events.filter((e) => {
+    if ((e as { name?: unknown }).name !== "channel_vacated") return true
+    const key = JSON.stringify(e)
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
 export const eventsOf = (delivery: Delivery): Array<DeliveredEvent> =>
   (JSON.parse(Buffer.from(delivery.body).toString("utf8")) as { events: Array<DeliveredEvent> }).events
 
