@@ -277,6 +277,7 @@ export class SockudoWebhookBodyError extends Schema.TaggedError<SockudoWebhookBo
  */
 export type SockudoError =
   | SockudoValidationError
+  | SockudoPublisherClosedError
   | SockudoAuthenticationError
   | SockudoNotFoundError
   | SockudoRateLimitError
@@ -285,6 +286,23 @@ export type SockudoError =
   | SockudoTransportError
   | SockudoDecodeError
   | SockudoEncryptionError
+
+/**
+ * A `Publisher` whose scope has closed refused an event: nothing was sent.
+ *
+ * @since 0.2.0
+ */
+export class SockudoPublisherClosedError extends Schema.TaggedError<SockudoPublisherClosedError>()(
+  "SockudoPublisherClosedError",
+  { operation: Operation, message: Schema.String }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
 
 /**
  * Errors of webhook verification. Decryption failures surface as `SockudoEncryptionError`.
@@ -325,7 +343,8 @@ const tags = new Set([
   "SockudoEncryptionError",
   "SockudoWebhookKeyError",
   "SockudoWebhookSignatureError",
-  "SockudoWebhookBodyError"
+  "SockudoWebhookBodyError",
+  "SockudoPublisherClosedError"
 ])
 
 /**
@@ -333,5 +352,7 @@ const tags = new Set([
  *
  * @since 0.1.0
  */
-export const isSockudoError = (u: unknown): u is SockudoError | SockudoConfigError | SockudoWebhookError =>
+export const isSockudoError = (
+  u: unknown
+): u is SockudoError | SockudoConfigError | SockudoWebhookError | SockudoPublisherClosedError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

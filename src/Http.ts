@@ -139,6 +139,15 @@ export interface Service {
     span: string,
     prepare: () => Result.Result<Request<A>, E>
   ) => Effect.Effect<A, E | SockudoRequestError>
+  /**
+   * {@link Service.prepareOnce} for an operation of several requests: `prepare` returns the
+   * Effect that sends them (built from {@link Service.request}), and every re-run runs that same
+   * Effect, so each request keeps its body and key.
+   */
+  readonly planOnce: <A, E, E2>(
+    span: string,
+    prepare: () => Result.Result<Effect.Effect<A, E2>, E>
+  ) => Effect.Effect<A, E | E2>
   /** The full URL of a request signed now, for callers who send it themselves. */
   readonly signUrl: (
     method: string,
@@ -244,7 +253,8 @@ export const make = Effect.gen(function* () {
   const appPath = `/apps/${encode(config.appId)}`
   const policies = {
     retryable: retryPolicy(config.retry, "retryable"),
-    "rejected-only": retryPolicy(config.retry, "rejected-only")
+    "rejected-only": retryPolicy(config.retry, "rejected-only"),
+    "unless-claimed": retryPolicy(config.retry, "unless-claimed")
   }
 
   const handle = <A>(
@@ -353,26 +363,31 @@ export const make = Effect.gen(function* () {
       return `${config.baseUrl}${full}?${signer.signQuery(method.toUpperCase(), full, query, md5, Math.floor(now / 1000))}`
     })
 
-  const prepareOnce = <A, E>(
+  const planOnce = <A, E, E2>(
     span: string,
-    prepare: () => Result.Result<Request<A>, E>
-  ): Effect.Effect<A, E | SockudoRequestError> => {
-    let prepared: Request<A> | undefined
+    prepare: () => Result.Result<Effect.Effect<A, E2>, E>
+  ): Effect.Effect<A, E | E2> => {
+    let planned: Effect.Effect<A, E2> | undefined
     return Effect.withSpan(
-      Effect.suspend((): Effect.Effect<A, E | SockudoRequestError> => {
-        if (prepared === undefined) {
+      Effect.suspend((): Effect.Effect<A, E | E2> => {
+        if (planned === undefined) {
           const result = prepare()
           if (Result.isFailure(result)) return Effect.fail(result.failure)
-          prepared = result.success
+          planned = result.success
         }
-        return request(prepared)
+        return planned
       }),
       span,
       spanOptions
     )
   }
 
-  return Http.of({ appPath, request, prepareOnce, signUrl })
+  const prepareOnce = <A, E>(
+    span: string,
+    prepare: () => Result.Result<Request<A>, E>
+  ): Effect.Effect<A, E | SockudoRequestError> => planOnce(span, () => Result.map(prepare(), request))
+
+  return Http.of({ appPath, request, prepareOnce, planOnce, signUrl })
 })
 
 /**

@@ -22,9 +22,10 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
+import * as Publisher from "./Publisher.ts"
 import * as Sockudo from "./Sockudo.ts"
 
 /**
@@ -34,7 +35,7 @@ import * as Sockudo from "./Sockudo.ts"
  * @since 0.1.0
  */
 export type Promised<S> = {
-  readonly [K in keyof S]: S[K] extends (...args: infer Args) => infer R
+  readonly [K in keyof S as K extends symbol ? never : K]: S[K] extends (...args: infer Args) => infer R
     ? (...args: Args) => PromisedResult<R>
     : S[K] extends Effect.Effect<infer A, infer _E, infer _R>
       ? () => Promise<A>
@@ -61,9 +62,24 @@ export type PromisedResult<R> =
  * @since 0.1.0
  */
 export type PromiseClient = Promised<Sockudo.Service> & {
-  /** Closes the connection pool and everything else the layer opened. */
+  /**
+   * A coalescing publisher (see `Publisher`): `await sockudo.publisher.publish(channel, name, data)`
+   * answers like `trigger`, with concurrent calls sharing requests.
+   */
+  readonly publisher: Promised<Publisher.Service>
+  /** Publishes what the publisher holds, then closes the connection pool and everything else the layer opened. */
   readonly close: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+/**
+ * Settings of {@link make}.
+ *
+ * @since 0.2.0
+ */
+export interface Options {
+  /** Settings of the client's `publisher`. */
+  readonly publisher?: Publisher.Options | undefined
 }
 
 // The service's operations need nothing from the context (their requirements are `never`).
@@ -94,25 +110,27 @@ const promiseAll = <S>(
 
 /**
  * Builds `layer` once (its connection pool lives until `close()`) and returns the `Sockudo`
- * service as Promises. Fails (rejects) with the layer's error, e.g. a `SockudoConfigError`
+ * service as Promises, with a `publisher` over it. Fails (rejects) with the layer's error, e.g. a `SockudoConfigError`
  * naming the invalid option.
  *
  * @since 0.1.0
  */
-export const make = async <E>(layer: Layer.Layer<Sockudo.Sockudo, E>): Promise<PromiseClient> => {
-  const runtime = ManagedRuntime.make(layer)
+export const make = async <E>(layer: Layer.Layer<Sockudo.Sockudo, E>, options?: Options): Promise<PromiseClient> => {
+  const runtime = ManagedRuntime.make(Layer.provideMerge(Publisher.layer(options?.publisher), layer))
   const context = await runtime.context().catch(async (error: unknown) => {
     await runtime.dispose()
     throw error
   })
   const service = await runtime.runPromise(Sockudo.Sockudo)
+  const publisher = await runtime.runPromise(Publisher.Publisher)
   const close = () => runtime.dispose()
+  const run = (effect: Effect.Effect<unknown, unknown, unknown>) =>
+    runtime.runPromise(effect as Effect.Effect<unknown, unknown>)
+  const iterate = (stream: Stream.Stream<unknown, unknown, unknown>) =>
+    Stream.toAsyncIterableWith(stream as Stream.Stream<unknown, unknown>, context)
   return {
-    ...promiseAll(
-      service,
-      (effect) => runtime.runPromise(effect as Effect.Effect<unknown, unknown>),
-      (stream) => Stream.toAsyncIterableWith(stream as Stream.Stream<unknown, unknown>, context)
-    ),
+    ...promiseAll(service, run, iterate),
+    publisher: promiseAll(publisher, run, iterate),
     close,
     [Symbol.asyncDispose]: close
   }

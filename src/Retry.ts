@@ -18,10 +18,23 @@ import type { RetrySchedule } from "./SockudoConfig.ts"
  *   For idempotent requests: reads, publishes with a key, mutations with an `op_id`.
  * - `"rejected-only"`: only 429, which the rate limiter answers before the request is handled.
  *   For requests that must not run twice.
+ * - `"unless-claimed"`: as `"retryable"`, but not a 503 `backpressure` (the key is claimed by
+ *   a request that failed, or still runs): for asking the server what became of a key.
  *
  * @since 0.1.0
  */
-export type RetryMode = "retryable" | "rejected-only"
+export type RetryMode = "retryable" | "rejected-only" | "unless-claimed"
+
+const retries = (mode: RetryMode, error: SockudoRequestError): boolean => {
+  switch (mode) {
+    case "retryable":
+      return error.isRetryable
+    case "rejected-only":
+      return error._tag === "SockudoRateLimitError"
+    case "unless-claimed":
+      return error.isRetryable && !(error._tag === "SockudoServerError" && error.code === "backpressure")
+  }
+}
 
 /**
  * A per-call override of the configured retry backoff:
@@ -61,7 +74,7 @@ const rateLimitRounding = Duration.seconds(1)
 export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
   backoff.pipe(
     Schedule.setInputType<SockudoRequestError>(),
-    Schedule.while(({ input }) => (mode === "retryable" ? input.isRetryable : input._tag === "SockudoRateLimitError")),
+    Schedule.while(({ input }) => retries(mode, input)),
     Schedule.modifyDelay(({ duration, input }) => {
       const retryAfter = input.retryAfter
       if (retryAfter === undefined) return Effect.succeed(duration)

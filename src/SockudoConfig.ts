@@ -25,18 +25,30 @@ import * as Schedule from "effect/Schedule"
 import { SockudoConfigError, type SockudoError } from "./Errors.ts"
 
 /**
- * Client-side limits checked before a request is sent. The defaults match the server's own:
- * 100 channels per trigger, 200-byte channel and event names, no payload or batch limit.
+ * Client-side limits, checked before a request is sent. The defaults match the server's own
+ * (200-byte channel and event names, a 10 MiB request body, no payload or batch limit), so set
+ * the ones your app configures (`max_event_payload_in_kb`, `max_event_batch_size`,
+ * `max_event_channels_at_once`) to have them checked, or split by, on this side.
  *
  * @since 0.1.0
  */
 export interface Limits {
+  /**
+   * The most channels in one publish request. A `trigger` to more channels is split into
+   * several requests of at most this many channels. Default 100.
+   */
   readonly maxChannelsPerTrigger: number
   readonly maxChannelNameBytes: number
   readonly maxEventNameBytes: number
   /** Byte length of one event's `data` as sent (after serialisation and encryption). */
   readonly maxPayloadBytes: number | undefined
+  /** The most events in one `batch_events` request; a larger `triggerBatch` is split. */
   readonly maxBatchSize: number | undefined
+  /**
+   * The largest request body in bytes (the server's `http_api.request_limit_in_mb`, 10 MiB by
+   * default). A `triggerBatch` above it is split; a single event above it is refused.
+   */
+  readonly maxRequestBytes: number
 }
 
 /**
@@ -132,7 +144,8 @@ export const defaultLimits: Limits = {
   maxChannelNameBytes: 200,
   maxEventNameBytes: 200,
   maxPayloadBytes: undefined,
-  maxBatchSize: undefined
+  maxBatchSize: undefined,
+  maxRequestBytes: 10 * 1024 * 1024
 }
 
 const fail = (field: string, message: string) => Effect.fail(new SockudoConfigError({ field, message }))
@@ -209,7 +222,12 @@ export const make = (options: Options): Effect.Effect<Resolved, SockudoConfigErr
     }
 
     const limits: Limits = { ...defaultLimits, ...stripUndefined(options.limits ?? {}) }
-    for (const name of ["maxChannelsPerTrigger", "maxChannelNameBytes", "maxEventNameBytes"] as const) {
+    for (const name of [
+      "maxChannelsPerTrigger",
+      "maxChannelNameBytes",
+      "maxEventNameBytes",
+      "maxRequestBytes"
+    ] as const) {
       if (!positiveInt(limits[name])) return fail(`limits.${name}`, `limits.${name} must be a positive integer`)
     }
     for (const name of ["maxPayloadBytes", "maxBatchSize"] as const) {

@@ -12,6 +12,8 @@ export * as SockudoError from "./Errors.ts"
 export * as Http from "./Http.ts"
 /** The SDK as Promises, for code that does not use Effect. @since 0.1.0 */
 export * as PromiseClient from "./PromiseClient.ts"
+/** A coalescing publisher: concurrent publishes share batch requests. @since 0.2.0 */
+export * as Publisher from "./Publisher.ts"
 /** Annotations on versioned messages: request options and response schemas. @since 0.1.0 */
 export * as Annotations from "./Resources/Annotations.ts"
 /** Channel state: response schemas of `channels.list`, `channels.get`, `channels.users`. @since 0.1.0 */

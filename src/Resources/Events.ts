@@ -18,6 +18,7 @@ import * as Result from "effect/Result"
 import { Encryption } from "../Crypto.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { md5Hex } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
 import {
@@ -43,9 +44,110 @@ export * from "./EventSchemas.ts"
 export type PublishError = SockudoValidationError | SockudoEncryptionError | SockudoRequestError
 
 const emptyChannels: Readonly<Record<string, ChannelReceipt>> = {}
+const emptyReceipt: ChannelReceipt = {}
 
 const decodeTrigger = schemaDecoder(TriggerResponse)
 const decodeBatch = schemaDecoder(BatchResponse)
+
+/**
+ * The per-channel receipts of a `/events` answer. A key that an item of an earlier batch used
+ * is answered with that item's stored marker, the number `1`: published before, no receipt.
+ */
+const decodeChannels = (u: unknown): Result.Result<Readonly<Record<string, ChannelReceipt>>, string> =>
+  u === 1 ? Result.succeed(emptyChannels) : Result.map(decodeTrigger(u), (r) => r.channels ?? emptyChannels)
+
+/** A batch answer: one receipt per item, or `undefined` when no item asked for one. */
+type BatchEntries = ReadonlyArray<ChannelReceipt> | undefined
+
+const batchRequest = (operation: string, body: string, batchKey: string | undefined): Request<BatchEntries> =>
+  publishRequest(operation, "/batch_events", body, batchKey, (u) => Result.map(decodeBatch(u), (r) => r.batch))
+
+const decodeSent = (u: unknown): Result.Result<SentPublish, string> =>
+  u === 1
+    ? Result.succeed({ replayed: true, channels: emptyChannels })
+    : Result.map(decodeTrigger(u), (r) => ({ replayed: false, channels: r.channels ?? emptyChannels }))
+
+/**
+ * A publish validated and serialised for a batch item or a `/events` body (the two take the
+ * same object).
+ *
+ * @since 0.2.0
+ */
+export interface PreparedPublish {
+  readonly json: string
+  readonly bytes: number
+  readonly idempotencyKey: string | undefined
+  /** The channel the server answers for in a batch (the first one). */
+  readonly channel: string
+}
+
+/**
+ * What `/events` answered for a prepared publish: `replayed` when its key belonged to an item of
+ * an earlier batch (published then).
+ *
+ * @since 0.2.0
+ */
+export interface SentPublish {
+  readonly replayed: boolean
+  readonly channels: Readonly<Record<string, ChannelReceipt>>
+}
+
+/**
+ * What the `Publisher` builds on: the same validation, serialisation and requests as `trigger`
+ * and `triggerBatch`, one request at a time.
+ *
+ * @since 0.2.0
+ */
+export interface PublishKit {
+  readonly limits: Limits
+  /** A key for a batch request (`undefined` when automatic keys are off). */
+  readonly batchKey: () => string | undefined
+  readonly prepare: (
+    operation: string,
+    channels: ReadonlyArray<string>,
+    name: string,
+    data: unknown,
+    options: TriggerOptions | undefined
+  ) => Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError>
+  /** One `batch_events` request of these items (each a {@link PreparedPublish.json}). */
+  readonly sendBatch: (
+    operation: string,
+    items: ReadonlyArray<string>,
+    batchKey: string | undefined
+  ) => Effect.Effect<BatchEntries, SockudoRequestError>
+  /**
+   * One `/events` request of a prepared publish, under its own key; a 503 `backpressure` (the
+   * key is claimed) is not retried.
+   */
+  readonly sendOne: (operation: string, item: PreparedPublish) => Effect.Effect<SentPublish, SockudoRequestError>
+}
+
+/**
+ * The key under which the `Sockudo` service carries its {@link PublishKit}.
+ *
+ * @since 0.2.0
+ */
+export const publishKit: unique symbol = Symbol.for("effect-sockudo/PublishKit")
+
+/** `{"batch":[` and `]}`. */
+const batchOverhead = 12
+
+const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * The key of part `index` of a publish under `key`: `<key>:<index>`, or the key's MD5 in hex
+ * for the prefix when that would not fit the server's 128 characters. The same on every run.
+ *
+ * @since 0.2.0
+ */
+export const deriveKey = (key: string, index: number): string => {
+  const suffix = `:${index}`
+  return (key.length + suffix.length <= 128 ? key : md5Hex(key)) + suffix
+}
 
 const { invalid } = Validation
 
@@ -55,14 +157,14 @@ type Wire = Record<string, unknown>
 const publishRequest = <A>(
   operation: string,
   path: string,
-  wire: unknown,
+  body: string,
   idempotencyKey: string | undefined,
   decode: Request<A>["decode"]
 ): Request<A> => ({
   operation,
   method: "POST",
   path,
-  body: prepareBody(JSON.stringify(wire)),
+  body: prepareBody(body),
   headers: idempotencyKey === undefined ? undefined : { "x-idempotency-key": idempotencyKey },
   decode,
   // Without a key a retried publish could be delivered twice: only retry what never ran.
@@ -175,50 +277,194 @@ export const make = Effect.gen(function* () {
     return Result.succeed(json)
   }
 
+  /** Validates one event of a batch and builds its wire object, data serialised (and sealed). */
+  const prepareItem = (
+    operation: string,
+    field: string,
+    event: BatchEvent
+  ): Result.Result<Wire, SockudoValidationError | SockudoEncryptionError> => {
+    const channelReason = Validation.channelName(event.channel, limits)
+    if (channelReason) return invalid(operation, `${field}.channel`, channelReason)
+    const nameReason = Validation.eventName(event.name, limits)
+    if (nameReason) return invalid(operation, `${field}.name`, nameReason)
+    const json = wireData(operation, `${field}.data`, event.channel, event.data)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    const wire: Wire = { channel: event.channel, name: event.name, data: json.success }
+    const withOptions = addOptions(operation, `${field}.`, wire, event)
+    if (Result.isFailure(withOptions)) return Result.fail(withOptions.failure)
+    if (event.idempotencyKey !== undefined) {
+      const reason = Validation.idempotencyKey(event.idempotencyKey)
+      if (reason) return invalid(operation, `${field}.idempotencyKey`, reason)
+      wire.idempotency_key = event.idempotencyKey
+    }
+    return Result.succeed(wire)
+  }
+
+  const checkKey = (operation: string, field: string, key: string | undefined) => {
+    if (key === undefined) return undefined
+    const reason = Validation.idempotencyKey(key)
+    return reason ? Validation.validationError(operation, field, reason) : undefined
+  }
+
+  /**
+   * Sends prepared batch items in as few requests as `maxBatchSize` and `maxRequestBytes` allow,
+   * in order, and answers one receipt per item (`undefined` when no item asked for one). Every
+   * chunk's `X-Idempotency-Key` is derived from `batchKey`, so a re-run re-sends the same keys.
+   */
+  const planBatch = (
+    operation: string,
+    fieldOf: (index: number) => string,
+    items: ReadonlyArray<string>,
+    batchKey: string | undefined
+  ): Result.Result<Effect.Effect<BatchEntries, SockudoRequestError>, SockudoValidationError> => {
+    const maxItems = limits.maxBatchSize ?? Number.POSITIVE_INFINITY
+    const chunks: Array<{ readonly body: string; readonly size: number }> = []
+    let parts: Array<string> = []
+    let bytes = batchOverhead
+    for (let i = 0; i < items.length; i++) {
+      const json = items[i]!
+      const itemBytes = Validation.byteLength(json)
+      if (batchOverhead + itemBytes > limits.maxRequestBytes) {
+        return invalid(
+          operation,
+          fieldOf(i),
+          `is ${itemBytes} bytes as sent, above the request limit of ${limits.maxRequestBytes}`
+        )
+      }
+      const separator = parts.length === 0 ? 0 : 1
+      if (parts.length > 0 && (parts.length === maxItems || bytes + separator + itemBytes > limits.maxRequestBytes)) {
+        chunks.push({ body: `{"batch":[${parts.join(",")}]}`, size: parts.length })
+        parts = []
+        bytes = batchOverhead
+      }
+      bytes += (parts.length === 0 ? 0 : 1) + itemBytes
+      parts.push(json)
+    }
+    chunks.push({ body: `{"batch":[${parts.join(",")}]}`, size: parts.length })
+    const requests = chunks.map((chunk, j) =>
+      batchRequest(
+        operation,
+        chunk.body,
+        chunks.length === 1 || batchKey === undefined ? batchKey : deriveKey(batchKey, j)
+      )
+    )
+    if (requests.length === 1) return Result.succeed(http.request(requests[0]!))
+    return Result.succeed(
+      Effect.map(Effect.forEach(requests, http.request), (answers) => {
+        if (answers.every((entries) => entries === undefined)) return undefined
+        return answers.flatMap((entries, j) => entries ?? Array.from({ length: chunks[j]!.size }, () => emptyReceipt))
+      })
+    )
+  }
+
   const prepareTrigger = (
     operation: string,
     channels: ReadonlyArray<string>,
     name: string,
     data: unknown,
     options: TriggerOptions | undefined
-  ): Result.Result<Request<TriggerResult>, SockudoValidationError | SockudoEncryptionError> => {
+  ): Result.Result<
+    Effect.Effect<TriggerResult, SockudoRequestError>,
+    SockudoValidationError | SockudoEncryptionError
+  > => {
     if (channels.length === 0) return invalid(operation, "channels", "must name at least one channel")
-    if (channels.length > limits.maxChannelsPerTrigger) {
-      return invalid(
-        operation,
-        "channels",
-        `must name at most ${limits.maxChannelsPerTrigger} channels (got ${channels.length})`
-      )
-    }
     for (let i = 0; i < channels.length; i++) {
       const reason = Validation.channelName(channels[i], limits)
       if (reason) return invalid(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
     }
-    if (channels.length > 1 && channels.some(Validation.isEncryptedChannel)) {
-      return invalid(operation, "channels", "must be a single channel when one is a private-encrypted- channel")
-    }
     const nameReason = Validation.eventName(name, limits)
     if (nameReason) return invalid(operation, "name", nameReason)
+    const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
+    if (keyError) return Result.fail(keyError)
+    const idempotencyKey = chooseKey(options?.idempotencyKey)
+    if (channels.length > 1 && channels.some(Validation.isEncryptedChannel)) {
+      return prepareFanOut(operation, channels, name, data, options, idempotencyKey)
+    }
     const json = wireData(operation, "data", channels[0]!, data)
     if (Result.isFailure(json)) return Result.fail(json.failure)
-    const key = options?.idempotencyKey
-    if (key !== undefined) {
-      const reason = Validation.idempotencyKey(key)
-      if (reason) return invalid(operation, "idempotencyKey", reason)
+    const groups =
+      channels.length <= limits.maxChannelsPerTrigger ? [channels] : chunk(channels, limits.maxChannelsPerTrigger)
+    const requests: Array<Request<Readonly<Record<string, ChannelReceipt>>>> = []
+    for (let j = 0; j < groups.length; j++) {
+      const wire = addOptions(operation, "", { name, data: json.success, channels: groups[j] }, options)
+      if (Result.isFailure(wire)) return Result.fail(wire.failure)
+      const key = groups.length === 1 || idempotencyKey === undefined ? idempotencyKey : deriveKey(idempotencyKey, j)
+      if (key !== undefined) wire.success.idempotency_key = key
+      const body = JSON.stringify(wire.success)
+      if (Validation.byteLength(body) > limits.maxRequestBytes) {
+        return invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
+      }
+      requests.push(publishRequest(operation, "/events", body, key, decodeChannels))
     }
-    const wire = addOptions(operation, "", { name, data: json.success, channels }, options)
-    if (Result.isFailure(wire)) return Result.fail(wire.failure)
-    const idempotencyKey = chooseKey(key)
-    if (idempotencyKey !== undefined) wire.success.idempotency_key = idempotencyKey
-    return Result.succeed(
-      publishRequest(operation, "/events", wire.success, idempotencyKey, (u) =>
-        Result.map(decodeTrigger(u), (r) => ({ idempotencyKey, channels: r.channels ?? emptyChannels }))
+    if (requests.length === 1) {
+      return Result.succeed(
+        Effect.map(http.request(requests[0]!), (receipts) => ({ idempotencyKey, channels: receipts }))
       )
+    }
+    return Result.succeed(
+      Effect.map(Effect.forEach(requests, http.request), (answers) => ({
+        idempotencyKey,
+        channels: Object.assign({}, ...answers) as Record<string, ChannelReceipt>
+      }))
     )
   }
 
   /**
-   * Publishes one event to one channel or several (up to `limits.maxChannelsPerTrigger`).
+   * A publish to several channels of which some are `private-encrypted-`: one batch item per
+   * encrypted channel (sealed with that channel's key), the other channels together, or one
+   * item each when the caller asked for receipts (a batch answers for an item's first channel).
+   */
+  const prepareFanOut = (
+    operation: string,
+    channels: ReadonlyArray<string>,
+    name: string,
+    data: unknown,
+    options: TriggerOptions | undefined,
+    idempotencyKey: string | undefined
+  ): Result.Result<
+    Effect.Effect<TriggerResult, SockudoRequestError>,
+    SockudoValidationError | SockudoEncryptionError
+  > => {
+    const perChannel = options?.info !== undefined || options?.messageId !== undefined
+    const plain = channels.filter((channel) => !Validation.isEncryptedChannel(channel))
+    const targets: Array<ReadonlyArray<string>> = channels.filter(Validation.isEncryptedChannel).map((c) => [c])
+    if (perChannel) for (const channel of plain) targets.push([channel])
+    else if (plain.length > 0) targets.push(...chunk(plain, limits.maxChannelsPerTrigger))
+    const items: Array<string> = []
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!
+      const json = wireData(operation, "data", target[0]!, data)
+      if (Result.isFailure(json)) return Result.fail(json.failure)
+      const wire: Wire =
+        target.length === 1
+          ? { channel: target[0], name, data: json.success }
+          : { channels: target, name, data: json.success }
+      const withOptions = addOptions(operation, "", wire, options)
+      if (Result.isFailure(withOptions)) return Result.fail(withOptions.failure)
+      if (idempotencyKey !== undefined) wire.idempotency_key = deriveKey(idempotencyKey, i)
+      items.push(JSON.stringify(wire))
+    }
+    const plan = planBatch(operation, () => "data", items, idempotencyKey)
+    if (Result.isFailure(plan)) return Result.fail(plan.failure)
+    return Result.succeed(
+      Effect.map(plan.success, (entries) => {
+        const receipts: Record<string, ChannelReceipt> = {}
+        if (entries !== undefined) {
+          for (let i = 0; i < targets.length; i++) {
+            const entry = entries[i]
+            if (entry !== undefined && Object.keys(entry).length > 0) receipts[targets[i]![0]!] = entry
+          }
+        }
+        return { idempotencyKey, channels: receipts }
+      })
+    )
+  }
+
+  /**
+   * Publishes one event to one channel or several. A publish to more than
+   * `limits.maxChannelsPerTrigger` channels is split into several requests, in order, each
+   * with its own key derived from the publish's key; a publish to several channels of which
+   * some are `private-encrypted-` is sealed once per encrypted channel and sent as one batch.
    *
    * ```ts
    * const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
@@ -232,7 +478,7 @@ export const make = Effect.gen(function* () {
     data: unknown,
     options?: TriggerOptions
   ): Effect.Effect<TriggerResult, PublishError> =>
-    http.prepareOnce("Sockudo.trigger", () =>
+    http.planOnce("Sockudo.trigger", () =>
       prepareTrigger("trigger", typeof channels === "string" ? [channels] : channels, name, data, options)
     )
 
@@ -245,7 +491,7 @@ export const make = Effect.gen(function* () {
     data: unknown,
     options?: TriggerOptions
   ): Effect.Effect<TriggerResult, PublishError> =>
-    http.prepareOnce("Sockudo.sendToUser", () => {
+    http.planOnce("Sockudo.sendToUser", () => {
       const reason = Validation.channelUserId(userId)
       if (reason) return invalid("sendToUser", "userId", reason)
       return prepareTrigger("sendToUser", [Validation.userChannelPrefix + userId], name, data, options)
@@ -254,57 +500,89 @@ export const make = Effect.gen(function* () {
   const prepareBatch = (
     events: ReadonlyArray<BatchEvent>,
     options: BatchOptions | undefined
-  ): Result.Result<Request<BatchResult>, SockudoValidationError | SockudoEncryptionError> => {
+  ): Result.Result<
+    Effect.Effect<BatchResult, SockudoRequestError>,
+    SockudoValidationError | SockudoEncryptionError
+  > => {
     const operation = "triggerBatch"
     if (events.length === 0) return invalid(operation, "events", "must contain at least one event")
-    if (limits.maxBatchSize !== undefined && events.length > limits.maxBatchSize) {
-      return invalid(operation, "events", `must contain at most ${limits.maxBatchSize} events (got ${events.length})`)
-    }
-    const batch: Array<Wire> = []
+    const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
+    if (keyError) return Result.fail(keyError)
+    const idempotencyKey = chooseKey(options?.idempotencyKey)
+    const items: Array<string> = []
     for (let i = 0; i < events.length; i++) {
-      const event = events[i]!
-      const field = `events[${i}]`
-      const channelReason = Validation.channelName(event.channel, limits)
-      if (channelReason) return invalid(operation, `${field}.channel`, channelReason)
-      const nameReason = Validation.eventName(event.name, limits)
-      if (nameReason) return invalid(operation, `${field}.name`, nameReason)
-      const json = wireData(operation, `${field}.data`, event.channel, event.data)
-      if (Result.isFailure(json)) return Result.fail(json.failure)
-      const wire: Wire = { channel: event.channel, name: event.name, data: json.success }
-      const withOptions = addOptions(operation, `${field}.`, wire, event)
-      if (Result.isFailure(withOptions)) return Result.fail(withOptions.failure)
-      if (event.idempotencyKey !== undefined) {
-        const reason = Validation.idempotencyKey(event.idempotencyKey)
-        if (reason) return invalid(operation, `${field}.idempotencyKey`, reason)
-        wire.idempotency_key = event.idempotencyKey
+      const wire = prepareItem(operation, `events[${i}]`, events[i]!)
+      if (Result.isFailure(wire)) return Result.fail(wire.failure)
+      if (wire.success.idempotency_key === undefined && idempotencyKey !== undefined) {
+        wire.success.idempotency_key = deriveKey(idempotencyKey, i)
       }
-      batch.push(wire)
+      items.push(JSON.stringify(wire.success))
     }
-    const given = options?.idempotencyKey
-    if (given !== undefined) {
-      const reason = Validation.idempotencyKey(given)
-      if (reason) return invalid(operation, "idempotencyKey", reason)
-    }
-    const idempotencyKey = chooseKey(given)
-    return Result.succeed(
-      publishRequest(operation, "/batch_events", { batch }, idempotencyKey, (u) =>
-        Result.map(decodeBatch(u), (r) => ({ idempotencyKey, batch: r.batch ?? [] }))
-      )
-    )
+    const plan = planBatch(operation, (i) => `events[${i}]`, items, idempotencyKey)
+    if (Result.isFailure(plan)) return Result.fail(plan.failure)
+    return Result.succeed(Effect.map(plan.success, (batch) => ({ idempotencyKey, batch: batch ?? [] })))
   }
 
   /**
-   * Publishes several events in one request; events on `private-encrypted-` channels are sealed
-   * one by one. The server processes items in order and is not atomic: on an error at item k the
-   * items before it stay published.
+   * Publishes several events; events on `private-encrypted-` channels are sealed one by one.
+   * The server processes items in order and is not atomic: on an error at item k the items
+   * before it stay published. Every item carries an idempotency key (its own, or
+   * `<batch key>:<index>` when the batch has one), so a re-run skips the items already
+   * published. A batch above `limits.maxBatchSize` events or `limits.maxRequestBytes` is split
+   * into several requests, in order.
    */
   const triggerBatch = (
     events: ReadonlyArray<BatchEvent>,
     options?: BatchOptions
   ): Effect.Effect<BatchResult, PublishError> =>
-    http.prepareOnce("Sockudo.triggerBatch", () => prepareBatch(events, options))
+    http.planOnce("Sockudo.triggerBatch", () => prepareBatch(events, options))
 
-  return { trigger, triggerBatch, sendToUser } as const
+  const preparePublish = (
+    operation: string,
+    channels: ReadonlyArray<string>,
+    name: string,
+    data: unknown,
+    options: TriggerOptions | undefined
+  ): Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError> => {
+    for (let i = 0; i < channels.length; i++) {
+      const reason = Validation.channelName(channels[i], limits)
+      if (reason) return invalid(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
+    }
+    const nameReason = Validation.eventName(name, limits)
+    if (nameReason) return invalid(operation, "name", nameReason)
+    const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
+    if (keyError) return Result.fail(keyError)
+    const channel = channels[0]!
+    const json = wireData(operation, "data", channel, data)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    const base: Wire =
+      channels.length === 1 ? { channel, name, data: json.success } : { channels, name, data: json.success }
+    const wire = addOptions(operation, "", base, options)
+    if (Result.isFailure(wire)) return Result.fail(wire.failure)
+    const idempotencyKey = chooseKey(options?.idempotencyKey)
+    if (idempotencyKey !== undefined) wire.success.idempotency_key = idempotencyKey
+    const text = JSON.stringify(wire.success)
+    const bytes = Validation.byteLength(text)
+    if (batchOverhead + bytes > limits.maxRequestBytes) {
+      return invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
+    }
+    return Result.succeed({ json: text, bytes, idempotencyKey, channel })
+  }
+
+  const kit: PublishKit = {
+    limits,
+    batchKey: () => chooseKey(undefined),
+    prepare: preparePublish,
+    sendBatch: (operation, items, batchKey) =>
+      http.request(batchRequest(operation, `{"batch":[${items.join(",")}]}`, batchKey)),
+    sendOne: (operation, item) =>
+      http.request({
+        ...publishRequest(operation, "/events", item.json, item.idempotencyKey, decodeSent),
+        retry: "unless-claimed"
+      })
+  }
+
+  return { trigger, triggerBatch, sendToUser, [publishKit]: kit } as const
 })
 
 /**

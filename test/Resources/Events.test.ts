@@ -1,10 +1,15 @@
 import { createHash } from "node:crypto"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Redacted } from "effect"
+import { Effect, Exit, Fiber, Redacted, Schedule } from "effect"
 import { TestClock } from "effect/testing"
-import { Http, type Sockudo, SockudoConfig } from "../../src/index.ts"
+import nacl from "tweetnacl"
+import { Events, Http, type Sockudo, SockudoConfig } from "../../src/index.ts"
+import * as Emulator from "../../src/testing/emulator/Emulator.ts"
+import * as Faults from "../../src/testing/emulator/Faults.ts"
 import * as SockudoTest from "../../src/testing/index.ts"
 import { everySecond, layer, requests, sequence, sockudo, withTime } from "../support/harness.ts"
+
+const masterKey = Redacted.make(Buffer.alloc(32, 7).toString("base64"))
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")
@@ -401,16 +406,6 @@ describe("validation: nothing is sent", () => {
     ["a channel with '*'", (s) => s.trigger(["ok", "wild*"], "e", 1), "channels[1]"],
     ["a 201-byte channel name", (s) => s.trigger("a".repeat(201), "e", 1), "channel"],
     ["two '#' in a channel", (s) => s.trigger("room#u1#u2", "e", 1), "channel"],
-    [
-      "101 channels",
-      (s) =>
-        s.trigger(
-          Array.from({ length: 101 }, (_, i) => `c${i}`),
-          "e",
-          1
-        ),
-      "channels"
-    ],
     ["an empty event name", (s) => s.trigger("a", "", 1), "name"],
     ["a 201-byte event name", (s) => s.trigger("a", "e".repeat(201), 1), "name"],
     ["a 67-character event name of 201 bytes", (s) => s.trigger("a", "€".repeat(67), 1), "name"],
@@ -482,21 +477,36 @@ describe("validation: nothing is sent", () => {
     )
   }
 
-  it.effect("configured payload and batch limits are enforced; the server's defaults are not invented", () =>
+  it.effect("a configured payload limit is enforced; the server's defaults are not invented", () =>
     Effect.gen(function* () {
       const s = yield* sockudo
       expect(yield* Effect.flip(s.trigger("a", "e", "x".repeat(1025)))).toMatchObject({ field: "data" })
-      expect(
-        yield* Effect.flip(s.triggerBatch([1, 2, 3].map((i) => ({ channel: "a", name: "e", data: i }))))
-      ).toMatchObject({
-        field: "events"
+      expect(yield* Effect.flip(s.triggerBatch([{ channel: "a", name: "e", data: "x".repeat(1025) }]))).toMatchObject({
+        field: "events[0].data"
       })
-      expect(yield* Effect.flip(s.trigger(["a", "b", "c"], "e", 1))).toMatchObject({ field: "channels" })
       yield* s.trigger("a", "e", "x".repeat(1024))
       assert.strictEqual((yield* requests).length, 1)
-    }).pipe(
-      Effect.provide(layer(undefined, { limits: { maxPayloadBytes: 1024, maxBatchSize: 2, maxChannelsPerTrigger: 2 } }))
-    )
+    }).pipe(Effect.provide(layer(undefined, { limits: { maxPayloadBytes: 1024 } })))
+  )
+
+  it.effect("one event above the request limit is refused, in trigger and in a batch", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      // {"name":"e","data":"xx…","channels":["a"]} is 36 bytes around the data.
+      expect(yield* Effect.flip(s.trigger("a", "e", "x".repeat(1000)))).toMatchObject({
+        _tag: "SockudoValidationError",
+        field: "data"
+      })
+      expect(
+        yield* Effect.flip(
+          s.triggerBatch([
+            { channel: "a", name: "e", data: 1 },
+            { channel: "a", name: "e", data: "x".repeat(1000) }
+          ])
+        )
+      ).toMatchObject({ _tag: "SockudoValidationError", field: "events[1]" })
+      assert.strictEqual((yield* requests).length, 0)
+    }).pipe(Effect.provide(layer(undefined, { autoIdempotency: false, limits: { maxRequestBytes: 1000 } })))
   )
 
   it.effect("large payloads and 100 channels pass with the default limits", () =>
@@ -522,7 +532,7 @@ describe("validation: nothing is sent", () => {
 })
 
 describe("triggerBatch and sendToUser", () => {
-  it.effect("batches items in order with their options; the key travels in the header only", () =>
+  it.effect("batches items in order with their options; each item has a key, the batch's in the header", () =>
     Effect.gen(function* () {
       const s = yield* sockudo
       const result = yield* s.triggerBatch(
@@ -541,9 +551,10 @@ describe("triggerBatch and sendToUser", () => {
       )
       const [request] = yield* requests
       assert.strictEqual(request!.path, "/apps/app-id/batch_events")
+      // The first item gets a key derived from the batch's, the second keeps its own.
       assert.strictEqual(
         request!.body,
-        '{"batch":[{"channel":"orders","name":"created","data":"{\\"id\\":1}"},{"channel":"orders","name":"paid","data":"raw","socket_id":"1.2","info":"subscription_count","idempotency_key":"item-2"}]}'
+        '{"batch":[{"channel":"orders","name":"created","data":"{\\"id\\":1}","idempotency_key":"batch-1:0"},{"channel":"orders","name":"paid","data":"raw","socket_id":"1.2","info":"subscription_count","idempotency_key":"item-2"}]}'
       )
       assert.strictEqual(request!.headers["x-idempotency-key"], "batch-1")
       assert.deepStrictEqual(result, { idempotencyKey: "batch-1", batch: [{}, { subscription_count: 3 }] })
@@ -599,3 +610,187 @@ it.effect("the secret never appears in requests' errors or the config's printed 
     )
   )
 )
+
+describe("publishes split by the configured limits", () => {
+  const channels = Array.from({ length: 250 }, (_, i) => `c-${i}`)
+  const receiptsFor = (request: SockudoTest.RecordedRequest) => {
+    const body = request.json as { channels: ReadonlyArray<string> }
+    return SockudoTest.json(200, {
+      channels: Object.fromEntries(body.channels.map((c) => [c, { subscription_count: 1 }]))
+    })
+  }
+
+  it.effect("a trigger to 250 channels is three requests of at most 100, in order, each under its own key", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const result = yield* s.trigger(channels, "e", 1, { idempotencyKey: "fan", info: ["subscription_count"] })
+      const sent = yield* requests
+      assert.deepStrictEqual(
+        sent.map((r) => (r.json as { channels: ReadonlyArray<string> }).channels),
+        [channels.slice(0, 100), channels.slice(100, 200), channels.slice(200)]
+      )
+      assert.deepStrictEqual(
+        sent.map((r) => [r.headers["x-idempotency-key"], (r.json as { idempotency_key: string }).idempotency_key]),
+        [
+          ["fan:0", "fan:0"],
+          ["fan:1", "fan:1"],
+          ["fan:2", "fan:2"]
+        ]
+      )
+      assert.strictEqual(result.idempotencyKey, "fan")
+      assert.deepStrictEqual(Object.keys(result.channels), channels)
+    }).pipe(Effect.provide(layer(receiptsFor)))
+  )
+
+  it.effect("re-running a split trigger that failed part way re-sends every part under the same key", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const publish = s.trigger(channels, "e", 1)
+      const first = yield* Effect.exit(publish)
+      assert.isTrue(Exit.isFailure(first))
+      yield* publish
+      const keys = (yield* requests).map((r) => r.headers["x-idempotency-key"])
+      // Run 1: parts 0 and 1, then part 2 is refused. Run 2: the same three keys.
+      assert.strictEqual(keys.length, 6)
+      assert.deepStrictEqual(keys.slice(3), keys.slice(0, 3))
+      assert.strictEqual(new Set(keys).size, 3)
+      assert.match(keys[0]!, /^[0-9a-f-]{36}:0$/)
+    }).pipe(
+      Effect.provide(
+        layer(
+          sequence(
+            SockudoTest.json(200, { ok: true }),
+            SockudoTest.json(200, { ok: true }),
+            SockudoTest.json(400, { error: "nope", code: "invalid_input", status: 400 }),
+            SockudoTest.json(200, { ok: true })
+          )
+        )
+      )
+    )
+  )
+
+  it.effect("a batch above maxRequestBytes is split by size, in order; every item keeps its own key", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const events = Array.from({ length: 10 }, (_, i) => ({ channel: "a", name: "e", data: "x".repeat(60 + i) }))
+      yield* s.triggerBatch(events, { idempotencyKey: "b" })
+      const sent = yield* requests
+      expect(sent.length).toBeGreaterThan(2)
+      for (const request of sent) expect(new TextEncoder().encode(request.body).length).toBeLessThanOrEqual(350)
+      const items = sent.flatMap((r) => (r.json as { batch: Array<{ data: string; idempotency_key: string }> }).batch)
+      assert.deepStrictEqual(
+        items.map((item) => item.data.length),
+        events.map((e) => e.data.length)
+      )
+      assert.deepStrictEqual(
+        items.map((item) => item.idempotency_key),
+        events.map((_, i) => `b:${i}`)
+      )
+      assert.deepStrictEqual(
+        sent.map((r) => r.headers["x-idempotency-key"]),
+        sent.map((_, j) => `b:${j}`)
+      )
+    }).pipe(Effect.provide(layer(() => SockudoTest.json(200, {}), { limits: { maxRequestBytes: 350 } })))
+  )
+
+  it.effect("a key too long for a suffix is replaced by its MD5 in the derived keys", () =>
+    Effect.gen(function* () {
+      const key = "k".repeat(128)
+      assert.strictEqual(Events.deriveKey(key, 7), `${createHash("md5").update(key).digest("hex")}:7`)
+      assert.strictEqual(Events.deriveKey("short", 7), "short:7")
+      const s = yield* sockudo
+      yield* s.triggerBatch([{ channel: "a", name: "e", data: 1 }], { idempotencyKey: key })
+      const [request] = yield* requests
+      assert.strictEqual(request!.headers["x-idempotency-key"], key)
+      expect(request!.json).toMatchObject({ batch: [{ idempotency_key: Events.deriveKey(key, 0) }] })
+    }).pipe(Effect.provide(layer(() => SockudoTest.json(200, {}))))
+  )
+
+  it.effect("a key that an earlier batch item used is answered 1: published before, no receipt", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const result = yield* s.trigger("a", "e", 1, { idempotencyKey: "item-key" })
+      assert.deepStrictEqual(result, { idempotencyKey: "item-key", channels: {} })
+    }).pipe(Effect.provide(layer(() => SockudoTest.json(200, 1))))
+  )
+})
+
+describe("batches and fan-out through the emulator", () => {
+  it.live(
+    "250 events with a server batch limit of 10: 25 requests, every event delivered once, a retried chunk not twice",
+    () =>
+      Effect.gen(function* () {
+        const emulator = yield* Emulator.Emulator
+        const s = yield* sockudo
+        const client = yield* emulator.connect()
+        yield* client.subscribe("orders")
+        yield* emulator.faults.inject({ route: "POST /batch_events", times: 3, fault: Faults.dropAfter })
+        const publish = s.triggerBatch(
+          Array.from({ length: 250 }, (_, n) => ({ channel: "orders", name: "e", data: { n } }))
+        )
+        yield* publish
+        const log = (yield* emulator.requests).filter((r) => r.route === "/batch_events")
+        // 25 chunks, three of them answered only on their retry.
+        assert.strictEqual(log.length, 28)
+        assert.strictEqual(log.filter((r) => r.dropped === "after").length, 3)
+        // Re-running the publish re-sends every chunk under its key: nothing is published again.
+        yield* publish
+        const delivered = (yield* client.events("orders")).map((e) => JSON.parse(e.data as string).n)
+        assert.deepStrictEqual(
+          delivered,
+          Array.from({ length: 250 }, (_, n) => n)
+        )
+      }).pipe(
+        Effect.provide(
+          Emulator.layerTest({
+            limits: { maxEventBatchSize: 10 },
+            sockudo: {
+              limits: { maxBatchSize: 10 },
+              retry: Schedule.spaced("5 millis").pipe(Schedule.upTo({ times: 5 }))
+            }
+          })
+        )
+      )
+  )
+
+  it.live("a trigger to several private-encrypted- channels seals once per channel, in one batch", () =>
+    Effect.gen(function* () {
+      const emulator = yield* Emulator.Emulator
+      const s = yield* sockudo
+      const targets = ["private-encrypted-a", "private-encrypted-b", "orders"]
+      const clients = yield* Effect.forEach(targets, () => emulator.connect())
+      const secrets: Array<string | undefined> = []
+      for (let i = 0; i < targets.length; i++) {
+        const channel = targets[i]!
+        const auth = channel === "orders" ? undefined : yield* s.authorizeChannel(clients[i]!.socketId, channel)
+        secrets.push(auth?.shared_secret)
+        yield* clients[i]!.subscribe(channel, auth === undefined ? undefined : { auth: auth.auth })
+      }
+      const data = { id: "ord_1", note: "grüße" }
+      const result = yield* s.trigger(targets, "created", data, { info: ["subscription_count"] })
+      assert.deepStrictEqual(Object.keys(result.channels).sort(), [...targets].sort())
+      const log = (yield* emulator.requests).filter((r) => r.route?.includes("events"))
+      assert.deepStrictEqual(
+        log.map((r) => r.route),
+        ["/batch_events"]
+      )
+      const payloads = yield* Effect.forEach(targets, (channel, i) =>
+        Effect.map(clients[i]!.events(channel), (events) => events.map((e) => e.data as string))
+      )
+      const open = (sealed: string, secret: string) => {
+        const envelope = JSON.parse(sealed) as { nonce: string; ciphertext: string }
+        const plain = nacl.secretbox.open(
+          Buffer.from(envelope.ciphertext, "base64"),
+          Buffer.from(envelope.nonce, "base64"),
+          Buffer.from(secret, "base64")
+        )
+        return plain === null ? null : JSON.parse(Buffer.from(plain).toString("utf8"))
+      }
+      assert.deepStrictEqual(open(payloads[0]![0]!, secrets[0]!), data)
+      assert.deepStrictEqual(open(payloads[1]![0]!, secrets[1]!), data)
+      // Each channel's payload opens with its own key only.
+      assert.isNull(open(payloads[0]![0]!, secrets[1]!))
+      assert.deepStrictEqual(JSON.parse(payloads[2]![0]!), data)
+    }).pipe(Effect.provide(Emulator.layerTest({ sockudo: { encryptionMasterKeyBase64: masterKey } })))
+  )
+})
