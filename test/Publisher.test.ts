@@ -5,8 +5,8 @@
  * event of a batch.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Random, Redacted, Schedule, Scope, Tracer } from "effect"
-import { PromiseClient, Publisher, Sockudo, SockudoConfig } from "../src/index.ts"
+import { Context, Effect, Exit, Fiber, Layer, Random, Schedule, Scope, Tracer } from "effect"
+import { PromiseClient, Publisher, Sockudo, type SockudoConfig } from "../src/index.ts"
 import type { Connection } from "../src/testing/emulator/Client.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
 import * as Faults from "../src/testing/emulator/Faults.ts"
@@ -50,6 +50,15 @@ const expectExactlyOnceInOrder = (
   }
 }
 
+/** The emulator, the publisher, and a client subscribed to `orders`. */
+const subscribed = Effect.gen(function* () {
+  const emu = yield* Emulator.Emulator
+  const publisher = yield* Publisher.Publisher
+  const client = yield* emu.connect()
+  yield* client.subscribe("orders")
+  return { emu, publisher, client }
+})
+
 const callers = 50
 const perCaller = 20
 
@@ -77,10 +86,7 @@ describe("Publisher", () => {
     "1,000 concurrent publishes share few requests; each caller gets its own receipt; delivered once, in order",
     () =>
       Effect.gen(function* () {
-        const emu = yield* Emulator.Emulator
-        const publisher = yield* Publisher.Publisher
-        const client = yield* emu.connect()
-        yield* client.subscribe("orders")
+        const { publisher, client } = yield* subscribed
         const receipts = yield* publishAll(publisher, "orders")
 
         const batches = yield* requestsTo("/batch_events")
@@ -138,10 +144,7 @@ describe("Publisher", () => {
     "a batch whose item the server refuses: the items before it published once, its caller gets the error, the items after it published once",
     () =>
       Effect.gen(function* () {
-        const emu = yield* Emulator.Emulator
-        const publisher = yield* Publisher.Publisher
-        const client = yield* emu.connect()
-        yield* client.subscribe("orders")
+        const { publisher, client } = yield* subscribed
         // "nope:orders" names a namespace the app does not have: the server refuses it (400).
         const channelOf = (n: number) => (n === 4 ? "nope:orders" : "orders")
         const exits = yield* Effect.forEach(
@@ -229,10 +232,7 @@ describe("Publisher", () => {
 
   it.live("a full queue makes callers wait, and drops nothing", () =>
     Effect.gen(function* () {
-      const emu = yield* Emulator.Emulator
-      const publisher = yield* Publisher.Publisher
-      const client = yield* emu.connect()
-      yield* client.subscribe("orders")
+      const { emu, publisher, client } = yield* subscribed
       yield* emu.faults.inject({ route: "POST /batch_events", fault: Faults.latency("20 millis") })
       let most = 0
       yield* Effect.forEach(
@@ -322,18 +322,10 @@ describe("PromiseClient.publisher", () => {
       const emu = yield* Emulator.Emulator
       const client = yield* emu.connect()
       yield* client.subscribe("orders")
-      const app = emu.apps[0]!
       const sockudo = yield* Effect.promise(() =>
         PromiseClient.make(
           Sockudo.layer.pipe(
-            Layer.provide(
-              SockudoConfig.layer({
-                appId: app.id,
-                key: app.key,
-                secret: Redacted.make(app.secret),
-                baseUrl: Emulator.inProcessBaseUrl
-              })
-            ),
+            Layer.provide(Emulator.layerSockudoConfig()),
             Layer.provide(Emulator.layerHttpClient),
             Layer.provide(Layer.succeed(Emulator.Emulator, emu))
           ),

@@ -306,6 +306,24 @@ export const make = Effect.gen(function* () {
     return reason ? Validation.validationError(operation, field, reason) : undefined
   }
 
+  /** The channels, name and key of one publish. */
+  const checkPublish = (
+    operation: string,
+    channels: ReadonlyArray<string>,
+    name: string,
+    options: TriggerOptions | undefined
+  ): SockudoValidationError | undefined => {
+    for (let i = 0; i < channels.length; i++) {
+      const reason = Validation.channelName(channels[i], limits)
+      if (reason) {
+        return Validation.validationError(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
+      }
+    }
+    const nameReason = Validation.eventName(name, limits)
+    if (nameReason) return Validation.validationError(operation, "name", nameReason)
+    return checkKey(operation, "idempotencyKey", options?.idempotencyKey)
+  }
+
   /**
    * Sends prepared batch items in as few requests as `maxBatchSize` and `maxRequestBytes` allow,
    * in order, and answers one receipt per item (`undefined` when no item asked for one). Every
@@ -368,14 +386,8 @@ export const make = Effect.gen(function* () {
     SockudoValidationError | SockudoEncryptionError
   > => {
     if (channels.length === 0) return invalid(operation, "channels", "must name at least one channel")
-    for (let i = 0; i < channels.length; i++) {
-      const reason = Validation.channelName(channels[i], limits)
-      if (reason) return invalid(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
-    }
-    const nameReason = Validation.eventName(name, limits)
-    if (nameReason) return invalid(operation, "name", nameReason)
-    const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
-    if (keyError) return Result.fail(keyError)
+    const refused = checkPublish(operation, channels, name, options)
+    if (refused) return Result.fail(refused)
     const idempotencyKey = chooseKey(options?.idempotencyKey)
     if (channels.length > 1 && channels.some(Validation.isEncryptedChannel)) {
       return prepareFanOut(operation, channels, name, data, options, idempotencyKey)
@@ -544,14 +556,8 @@ export const make = Effect.gen(function* () {
     data: unknown,
     options: TriggerOptions | undefined
   ): Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError> => {
-    for (let i = 0; i < channels.length; i++) {
-      const reason = Validation.channelName(channels[i], limits)
-      if (reason) return invalid(operation, channels.length === 1 ? "channel" : `channels[${i}]`, reason)
-    }
-    const nameReason = Validation.eventName(name, limits)
-    if (nameReason) return invalid(operation, "name", nameReason)
-    const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
-    if (keyError) return Result.fail(keyError)
+    const refused = checkPublish(operation, channels, name, options)
+    if (refused) return Result.fail(refused)
     const channel = channels[0]!
     const json = wireData(operation, "data", channel, data)
     if (Result.isFailure(json)) return Result.fail(json.failure)
