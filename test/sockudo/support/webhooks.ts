@@ -43,7 +43,8 @@ export const onceVacated = <A>(events: ReadonlyArray<A>): Array<A> => {
   const seen = new Set<string>()
   return events.filter((e) => {
     if ((e as { name?: unknown }).name !== "channel_vacated") return true
-    const key = JSON.stringify(e)
+    // The channel is what identifies a vacancy (the decoded copies need not list their fields alike).
+    const key = String((e as { channel?: unknown }).channel)
     if (seen.has(key)) return false
     seen.add(key)
     return true
