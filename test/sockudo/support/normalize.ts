@@ -31,7 +31,9 @@ const volatileKey = (key: string): boolean =>
   /cursor$/i.test(key) ||
   /^(deviceIdentityToken|tokenHash|publishId|deadLetterId|batchId|eventId|messageId|message_id|id)$/.test(key) ||
   // Push times: list bounds, and a publish status's next attempt (`notBeforeMs`, a retry's time).
-  /^(sinceMs|untilMs|retryAfterMs)$/.test(key)
+  /^(sinceMs|untilMs|retryAfterMs)$/.test(key) ||
+  // A payload the SDK sealed: a random nonce each time, so a different ciphertext.
+  /^(nonce|ciphertext)$/.test(key)
 
 /** Keys whose values embed a socket id: `<event>:<app>:<channel>:<user>:<socket>[:...]`. */
 const embedsSocketId = (key: string): boolean => key === "dedupe_key"
