@@ -6,6 +6,8 @@
  * - `pusher`: the official `pusher` package (node-fetch v2 over a keep-alive `http.Agent`);
  * - `effect-sockudo`: this SDK's `trigger`, one `ManagedRuntime` for the whole run, one
  *   `runtime.runPromise` per publish;
+ * - `effect-sockudo-publisher`: `Publisher.publish` in the same way, concurrent publishes sharing
+ *   `batch_events` requests;
  *
  * against the targets of `bench/targets.ts`: a keep-alive HTTP sink in a second process
  * (`bench/sink.ts`), the same sink answering `Connection: close`, and a real Sockudo node
@@ -22,7 +24,8 @@
  *   --rounds=<n>         interleaved rounds per cell, median reported (default 3)
  *   --warmup=<n>         publishes before each measurement (default 2000)
  *   --concurrency=1,64   publishes in flight (default 1,64; 1,16,128 with --sockudo/--target)
- *   --only=floor,pusher,effect-sockudo   (effect-sockudo-nokey too; all four by default with a node)
+ *   --only=floor,pusher,effect-sockudo   (effect-sockudo-nokey and effect-sockudo-publisher too;
+ *                        all five by default with a node)
  *   --sockudo            also target the Sockudo node of test/sockudo/server.sh (SOCKUDO_TEST_HOST,
  *                        SOCKUDO_TEST_PORT; its CPU from the pids file in SOCKUDO_TEST_LOGS)
  *   --target=<url>       also target the Sockudo node at <url> (http://127.0.0.1:6001)
@@ -42,7 +45,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import Pusher from "pusher"
 import { Agent } from "undici"
-import { Sockudo, SockudoConfig } from "../src/index.ts"
+import { Publisher, Sockudo, SockudoConfig } from "../src/index.ts"
 import * as SockudoNode from "../src/Node.ts"
 import { type Cell, printReport, type Sample, type Totals } from "./report.ts"
 import {
@@ -272,7 +275,31 @@ const effectSockudoNoKey = sdkContender(
   { autoIdempotency: false }
 )
 
-const allContenders = [floor, pusher, effectSockudo, effectSockudoNoKey]
+/** The coalescing publisher over the same layer: concurrent publishes share batch requests. */
+const effectSockudoPublisher: Contender = {
+  name: "effect-sockudo-publisher",
+  description: "Publisher.publish via ManagedRuntime.runPromise (defaults: 100 events, 5 ms wait, 8 in flight)",
+  make: async (target) => {
+    const layer = Publisher.layer().pipe(
+      Layer.provideMerge(
+        SockudoNode.layer({
+          appId: target.appId,
+          key: target.key,
+          secret: Redacted.make(target.secret),
+          host: target.host,
+          port: target.port,
+          useTLS: false
+        })
+      )
+    )
+    const runtime = ManagedRuntime.make(layer)
+    const publisher = await runtime.runPromise(Publisher.Publisher)
+    const publish = () => runtime.runPromise(publisher.publish(target.channel, EVENT, DATA))
+    return { publish, close: () => runtime.dispose() }
+  }
+}
+
+const allContenders = [floor, pusher, effectSockudo, effectSockudoNoKey, effectSockudoPublisher]
 const only =
   flag("only")?.split(",") ??
   (targetNames.includes("sockudo") ? allContenders.map((c) => c.name) : ["floor", "pusher", "effect-sockudo"])
@@ -288,15 +315,18 @@ const drive = async (publish: () => Promise<unknown>, n: number, concurrency: nu
   let started = 0
   let failures = 0
   const failureKinds = new Map<string, number>()
+  const latencies = new Float64Array(n)
   const worker = async () => {
     while (started < n) {
-      started++
+      const i = started++
+      const t = performance.now()
       try {
         await publish()
       } catch (error) {
         failures++
         tally(failureKinds, describe(error))
       }
+      latencies[i] = performance.now() - t
     }
   }
   const workers = Math.min(concurrency, n)
@@ -319,12 +349,20 @@ const drive = async (publish: () => Promise<unknown>, n: number, concurrency: nu
     connections: wire.connections,
     attempts: wire.attempts,
     serverCpuMicros: undefined,
+    latencyMs: percentiles(latencies),
     failureKinds,
     attemptErrors: wire.attemptErrors
   }
 }
 
 const pubPerSec = (s: Sample) => (s.publishes / s.wallMs) * 1000
+
+/** The median and the 99th percentile of per-publish latencies. */
+const percentiles = (latencies: Float64Array): { readonly p50: number; readonly p99: number } => {
+  const sorted = latencies.slice().sort()
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { p50: at(0.5), p99: at(0.99) }
+}
 
 const main = async () => {
   const began = performance.now()
@@ -430,7 +468,8 @@ const main = async () => {
               `${String(cell.n).padStart(7)} publishes in ${(sample.wallMs / 1000).toFixed(2)} s: ` +
               `${Math.round(pubPerSec(sample)).toLocaleString("en-US").padStart(7)} pub/s, ` +
               `${(sample.cpuMicros / sample.publishes).toFixed(1).padStart(6)} µs CPU/publish, ` +
-              `${(sample.connections / sample.publishes).toFixed(2)} conns/publish` +
+              `${(sample.connections / sample.publishes).toFixed(2)} conns/publish, ` +
+              `p99 ${sample.latencyMs.p99.toFixed(1)} ms` +
               (sample.serverCpuMicros === undefined
                 ? ""
                 : ` (server ${(sample.serverCpuMicros / sample.publishes).toFixed(1)} µs/publish)`) +

@@ -21,6 +21,8 @@ export interface Sample {
   /** HTTP requests it started (`undici:request:create`, `http.client.request.start`): retries show here. */
   readonly attempts: number
   readonly serverCpuMicros: number | undefined
+  /** Per-publish latency, from the call to its answer. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number }
   readonly failureKinds: ReadonlyMap<string, number>
   /** Failed HTTP requests by kind, whether or not the contender retried them. */
   readonly attemptErrors: ReadonlyMap<string, number>
@@ -83,6 +85,8 @@ const summarise = (cell: Cell) => {
     attemptsPerPublish: round(sum((s) => s.attempts) / sum((s) => s.publishes), 4),
     failures: sum((s) => s.failures),
     serverCpuMicrosPerPublish: server.length === 0 ? undefined : round(median(server), 2),
+    latencyP50Ms: round(median(cell.samples.map((s) => s.latencyMs.p50)), 2),
+    latencyP99Ms: round(median(cell.samples.map((s) => s.latencyMs.p99)), 2),
     samples: cell.samples.map((s) => ({
       ...s,
       failureKinds: kinds(s.failureKinds),
@@ -249,13 +253,14 @@ export const printReport = (run: {
           base === undefined ? "" : `${(r.cpuMicrosPerPublish / base.cpuMicrosPerPublish).toFixed(2)}x`,
           r.connectionsPerPublish.toFixed(3),
           r.attemptsPerPublish.toFixed(3),
+          `${r.latencyP50Ms.toFixed(1)} / ${r.latencyP99Ms.toFixed(1)}`,
           String(r.failures),
           r.serverCpuMicrosPerPublish === undefined ? "" : r.serverCpuMicrosPerPublish.toFixed(1)
         ]
       })
     const header = ["contender", "in flight", "publishes/s", "pub/s vs floor", "CPU µs/publish", "CPU range"]
-    for (const line of table([...header, "CPU vs floor", "conns/publish", "requests/publish", "failed", server], rows))
-      out(line)
+    const rest = ["CPU vs floor", "conns/publish", "requests/publish", "p50 / p99 ms", "failed", server]
+    for (const line of table([...header, ...rest], rows)) out(line)
     out()
     for (const c of comparisons.filter((x) => x.target === t.name)) {
       if (c.cpuOursOverFloor === undefined && c.cpuOursOverPusher === undefined) continue

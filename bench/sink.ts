@@ -1,6 +1,7 @@
 /**
  * The HTTP sink of the publish benchmark: a keep-alive node:http server on 127.0.0.1 that reads
- * every request body and answers `200 {"ok":true}` to `POST /apps/<id>/events`.
+ * every request body and answers `200 {"ok":true}` to `POST /apps/<id>/events` (`{}` to
+ * `POST /apps/<id>/batch_events`, counting each of its events as one publish).
  *
  * A second listener answers the same way with `Connection: close`, as Sockudo answers every API
  * request, so the benchmark can price that header alone.
@@ -39,7 +40,8 @@ let cpuSince = process.cpuUsage()
 const OK_BODY = Buffer.from('{"ok":true}')
 const OK_HEADERS = { "content-type": "application/json", "content-length": String(OK_BODY.length) }
 const OK_CLOSE_HEADERS = { ...OK_HEADERS, connection: "close" }
-const EVENTS_PATH = /^\/apps\/[^/]+\/events$/
+const EVENTS_PATH = /^\/apps\/[^/]+\/(events|batch_events)$/
+const BATCH_OK_BODY = Buffer.from("{}")
 
 const reject = (res: http.ServerResponse, status: number, reason: string) => {
   stats.bad++
@@ -72,12 +74,28 @@ const verifySignature = (method: string, path: string, params: URLSearchParams, 
   } catch {
     return "body is not JSON"
   }
-  const event = parsed as { name?: unknown; channels?: unknown; data?: unknown }
-  if (event.name !== "order.created" || !Array.isArray(event.channels) || event.channels[0] !== "orders") {
-    return "unexpected event body"
+  const batch = (parsed as { batch?: unknown }).batch
+  for (const event of Array.isArray(batch) ? batch : [parsed]) {
+    const reason = unexpectedEvent(event)
+    if (reason !== undefined) return reason
   }
+  return undefined
+}
+
+/** One event as the benchmark publishes it: `order.created` on `orders`, data `{"id":1}`. */
+const unexpectedEvent = (parsed: unknown): string | undefined => {
+  const event = parsed as { name?: unknown; channel?: unknown; channels?: unknown; data?: unknown }
+  const channel = Array.isArray(event.channels) ? event.channels[0] : event.channel
+  if (event.name !== "order.created" || channel !== "orders") return "unexpected event body"
   if (event.data !== '{"id":1}') return "unexpected event data"
   return undefined
+}
+
+/** How many events a request body carries: the items of a batch, else one. */
+const eventsIn = (path: string, body: Buffer): number => {
+  if (!path.endsWith("/batch_events")) return 1
+  const batch = (JSON.parse(body.toString("utf8")) as { batch?: unknown }).batch
+  return Array.isArray(batch) ? batch.length : 0
 }
 
 const handler = (okHeaders: http.OutgoingHttpHeaders) => (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -99,9 +117,10 @@ const handler = (okHeaders: http.OutgoingHttpHeaders) => (req: http.IncomingMess
       const reason = verifySignature("POST", path, params, body)
       if (reason !== undefined) return reject(res, 401, reason)
     }
-    stats.ok++
-    res.writeHead(200, okHeaders)
-    res.end(OK_BODY)
+    const batched = path.endsWith("/batch_events")
+    stats.ok += eventsIn(path, body)
+    res.writeHead(200, batched ? { ...okHeaders, "content-length": String(BATCH_OK_BODY.length) } : okHeaders)
+    res.end(batched ? BATCH_OK_BODY : OK_BODY)
   })
 }
 

@@ -82,7 +82,7 @@ export const startSink = (): Promise<{
         const s = await stats()
         return {
           accepted: s.ok,
-          rejected: s.bad + (s.requests - s.ok - s.bad),
+          rejected: s.bad,
           signaturesChecked: s.signaturesChecked,
           connections: s.connections,
           serverCpuMicros: s.cpuMicros,

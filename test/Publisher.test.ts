@@ -186,22 +186,29 @@ describe("Publisher", () => {
     }).pipe(Effect.provide(withPublisher({ maxWait: "200 millis" }, { autoIdempotency: false })))
   )
 
-  it.live("publishes that cannot share a batch item are sent alone, with their full receipts", () =>
+  it.live("receipts for several channels go alone; socket exclusions and info requests share a batch", () =>
     Effect.gen(function* () {
-      const publisher = yield* Publisher.Publisher
-      const [a, b] = yield* Effect.all(
+      const { emu, publisher, client } = yield* subscribed
+      const other = yield* emu.connect()
+      yield* other.subscribe("orders")
+      const [a, b, c] = yield* Effect.all(
         [
-          publisher.publish(["orders", "audit"], "order", 1, { info: ["subscription_count"] }),
-          publisher.publish("orders", "order", 2, { socketId: "1.2", info: ["subscription_count"] })
+          publisher.publish(["orders", "audit"], "order", { caller: 0, seq: 0 }, { info: ["subscription_count"] }),
+          publisher.publish("orders", "order", { caller: 1, seq: 0 }, { socketId: client.socketId }),
+          publisher.publish("orders", "order", { caller: 2, seq: 0 }, { info: ["subscription_count"] })
         ],
         { concurrency: "unbounded" }
       )
       assert.deepStrictEqual(Object.keys(a.channels).sort(), ["audit", "orders"])
-      assert.deepStrictEqual(Object.keys(b.channels), ["orders"])
+      assert.deepStrictEqual(b.channels, {})
+      assert.strictEqual(c.channels.orders?.subscription_count, 2)
       const single = yield* requestsTo("/events")
       const batches = yield* requestsTo("/batch_events")
       assert.deepStrictEqual([single.length, batches.length], [1, 1])
-    }).pipe(Effect.provide(withPublisher()))
+      // The excluded connection did not receive caller 1's event; the other one did.
+      assert.deepStrictEqual((yield* received(client, "orders")).map((p) => p.caller).sort(), [0, 2])
+      assert.deepStrictEqual((yield* received(other, "orders")).map((p) => p.caller).sort(), [0, 1, 2])
+    }).pipe(Effect.provide(withPublisher({ maxWait: "100 millis" })))
   )
 
   it.live("closing the scope publishes what is queued; a publish after that fails typed, nothing sent", () =>
