@@ -10,6 +10,7 @@ import { PromiseClient, Publisher, Sockudo, type SockudoConfig } from "../src/in
 import type { Connection } from "../src/testing/emulator/Client.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
 import * as Faults from "../src/testing/emulator/Faults.ts"
+import * as SockudoTest from "../src/testing/index.ts"
 
 const quickRetries = Schedule.spaced("5 millis").pipe(Schedule.upTo({ times: 30 }))
 
@@ -170,6 +171,54 @@ describe("Publisher", () => {
         assert.strictEqual((yield* requestsTo("/batch_events")).length, 1)
         assert.strictEqual((yield* requestsTo("/events")).length, 10)
       }).pipe(Effect.provide(withPublisher({ maxWait: "200 millis" })))
+  )
+
+  it.live(
+    "a batch answered 503 backpressure is not retried under its claimed key; each event is asked about alone",
+    () => {
+      const backpressure = SockudoTest.json(
+        503,
+        { error: "Idempotent batch publish is still in progress", code: "backpressure", status: 503 },
+        { "retry-after": "1" }
+      )
+      // The server published the first event, failed on the second (its key still claimed), and
+      // never reached the third.
+      const answers = new Map<number, SockudoTest.Reply>([
+        [0, SockudoTest.json(200, 1)],
+        [1, backpressure],
+        [2, SockudoTest.json(200, { ok: true })]
+      ])
+      const handler = (request: SockudoTest.RecordedRequest) =>
+        request.path.endsWith("/batch_events")
+          ? backpressure
+          : answers.get((JSON.parse((request.json as { data: string }).data) as { n: number }).n)!
+      return Effect.gen(function* () {
+        const publisher = yield* Publisher.Publisher
+        const exits = yield* Effect.forEach([0, 1, 2], (n) => Effect.exit(publisher.publish("orders", "e", { n })), {
+          concurrency: "unbounded"
+        })
+        expect(exits.map(Exit.isSuccess)).toEqual([true, false, true])
+        const sent = yield* Effect.map(SockudoTest.RequestRecorder, (r) => r.requests)
+        expect(sent.map((r) => r.path.replace("/apps/app-id", ""))).toEqual([
+          "/batch_events",
+          "/events",
+          "/events",
+          "/events"
+        ])
+        // Each event asked about under the key it had in the batch.
+        const batch = (sent[0]!.json as { batch: Array<{ idempotency_key: string }> }).batch
+        expect(sent.slice(1).map((r) => r.headers["x-idempotency-key"])).toEqual(
+          batch.map((item) => item.idempotency_key)
+        )
+      }).pipe(
+        Effect.provide(
+          Layer.provideMerge(
+            Publisher.layer({ maxWait: "100 millis" }),
+            SockudoTest.layer({ handler, config: { retry: quickRetries } })
+          )
+        )
+      )
+    }
   )
 
   it.live("without keys, an item refused in a batch fails every event of that batch", () =>

@@ -109,7 +109,10 @@ export interface PublishKit {
     data: unknown,
     options: TriggerOptions | undefined
   ) => Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError>
-  /** One `batch_events` request of these items (each a {@link PreparedPublish.json}). */
+  /**
+   * One `batch_events` request of these items (each a {@link PreparedPublish.json}); a 503
+   * `backpressure` (the batch's key is claimed: it failed part way, or still runs) is not retried.
+   */
   readonly sendBatch: (
     operation: string,
     items: ReadonlyArray<string>,
@@ -580,7 +583,7 @@ export const make = Effect.gen(function* () {
     batchKey: () => chooseKey(undefined),
     prepare: preparePublish,
     sendBatch: (operation, items, batchKey) =>
-      http.request(batchRequest(operation, `{"batch":[${items.join(",")}]}`, batchKey)),
+      http.request({ ...batchRequest(operation, `{"batch":[${items.join(",")}]}`, batchKey), retry: "unless-claimed" }),
     sendOne: (operation, item) =>
       http.request({
         ...publishRequest(operation, "/events", item.json, item.idempotencyKey, decodeSent),
