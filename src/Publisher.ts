@@ -4,9 +4,11 @@
  *
  * Sockudo answers every API request with `Connection: close`, so each request pays a new TCP
  * connection; a busy backend publishing one request per event spends most of its time there.
- * The publisher queues events, and sends what has queued when a batch is full (`maxEvents`,
- * `maxBytes`) or the oldest event has waited `maxWait`, with at most `maxInFlight` requests
- * open. When the queue holds `maxQueued` events, `publish` waits for room: nothing is dropped.
+ * The publisher queues events and sends what has queued at once when no request is open;
+ * while requests are open, it sends when a batch is full (`maxEvents`, `maxBytes`) or the oldest
+ * event has waited `maxWait`, with at most `maxInFlight` requests open. When the queue holds
+ * `maxQueued` events, `publish` waits for room: nothing is dropped. A caller that awaits each
+ * publish sees its events delivered in its order.
  *
  * Every event carries its own idempotency key (the caller's, or a generated one when
  * `autoIdempotency` is on), the same on every retry of its batch. The server processes a batch
@@ -85,7 +87,10 @@ export interface Options {
   readonly maxEvents?: number | undefined
   /** The most body bytes in one request. Default 1 MiB (and never more than `limits.maxRequestBytes`). */
   readonly maxBytes?: number | undefined
-  /** The longest an event waits for others to share its request. Default 5 ms; 0 sends what has queued. */
+  /**
+   * The longest an event waits for others to share its request, while other requests are open
+   * (an idle publisher sends at once). Default 5 ms; 0 sends what has queued.
+   */
   readonly maxWait?: Duration.Input | undefined
   /** The most requests open at once. Default 8. */
   readonly maxInFlight?: number | undefined
@@ -200,6 +205,8 @@ export const make = (
     const permits = yield* Semaphore.make(maxInFlight)
     const inFlight = yield* FiberSet.make<void>()
     let closed = false
+    /** Batch requests open. */
+    let sending = 0
 
     const succeed = (pending: Pending, result: TriggerResult) => Deferred.doneUnsafe(pending.done, Exit.succeed(result))
     const fail = (pending: Pending, error: PublisherError) => Deferred.doneUnsafe(pending.done, Exit.fail(error))
@@ -304,7 +311,8 @@ export const make = (
         if (Exit.isFailure(first)) return false
         take(first.value)
       }
-      while (!full()) {
+      // An idle publisher sends at once: events wait for others only while requests are open.
+      while (!full() && sending > 0) {
         const waited = (yield* Clock.currentTimeMillis) - carry[0]!.enqueuedAt
         const left = maxWaitMillis - waited
         if (left <= 0) break
@@ -327,7 +335,14 @@ export const make = (
           if (!more) return
           continue
         }
-        yield* FiberSet.run(inFlight, send(cut()))
+        sending++
+        yield* FiberSet.run(
+          inFlight,
+          Effect.ensuring(
+            send(cut()),
+            Effect.sync(() => sending--)
+          )
+        )
         if (!more && carry.length === 0) return
       }
     })
