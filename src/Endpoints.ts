@@ -360,18 +360,22 @@ const consumed = (endpoint: string, body: EndpointBody) =>
 
 /** An auth request's headers, fields and checked `socket_id`, or the answer that refuses it. */
 const readAuthRequest = (
+  endpoint: string,
   request: EndpointRequest,
   maxBodyBytes: number,
   unique: ReadonlyArray<string>
-):
+): Effect.Effect<
   | EndpointResponse
-  | { readonly headers: Headers; readonly fields: Readonly<Record<string, unknown>>; readonly socketId: string } => {
-  if (request.method.toUpperCase() !== "POST") return notPost
+  | { readonly headers: Headers; readonly fields: Readonly<Record<string, unknown>>; readonly socketId: string }
+> => {
+  const unreadable = consumed(endpoint, request.body)
+  if (unreadable !== undefined) return unreadable
+  if (request.method.toUpperCase() !== "POST") return Effect.succeed(notPost)
   const headers = toHeaders(request.headers)
   const parsed = parseFields(request.body, headers, maxBodyBytes, unique)
-  if ("error" in parsed) return parsed.error
+  if ("error" in parsed) return Effect.succeed(parsed.error)
   const socketId = socketIdField(parsed.fields)
-  return typeof socketId === "string" ? { headers, fields: parsed.fields, socketId } : socketId
+  return Effect.succeed(typeof socketId === "string" ? { headers, fields: parsed.fields, socketId } : socketId)
 }
 
 const otherFields = (fields: Readonly<Record<string, unknown>>, known: ReadonlyArray<string>) => {
@@ -445,9 +449,7 @@ export const channelAuthorization = <R = never>(
   checkOptions(name, "authorize", options, options?.maxBodyBytes)
   const maxBodyBytes = options.maxBodyBytes ?? authLimit
   const handle = Effect.fn(name)(function* (request: EndpointRequest) {
-    const unreadable = consumed(name, request.body)
-    if (unreadable !== undefined) return yield* unreadable
-    const input = readAuthRequest(request, maxBodyBytes, ["socket_id", "channel_name"])
+    const input = yield* readAuthRequest(name, request, maxBodyBytes, ["socket_id", "channel_name"])
     if ("status" in input) return input
     const { headers, fields, socketId } = input
     const channelName = stringField(fields, "channel_name")
@@ -504,9 +506,7 @@ export const userAuthentication = <R = never>(options: UserAuthenticationOptions
   checkOptions(name, "authenticate", options, options?.maxBodyBytes)
   const maxBodyBytes = options.maxBodyBytes ?? authLimit
   const handle = Effect.fn(name)(function* (request: EndpointRequest) {
-    const unreadable = consumed(name, request.body)
-    if (unreadable !== undefined) return yield* unreadable
-    const input = readAuthRequest(request, maxBodyBytes, ["socket_id"])
+    const input = yield* readAuthRequest(name, request, maxBodyBytes, ["socket_id"])
     if ("status" in input) return input
     const { headers, fields, socketId } = input
     const params = otherFields(fields, ["socket_id"])
