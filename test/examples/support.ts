@@ -7,7 +7,7 @@ import { createServer } from "node:net"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { ClientSettings, ExampleOptions, Started } from "../../examples/endpoints/server.ts"
-import { Sockudo, type Webhook } from "../../src/index.ts"
+import { Sockudo, type SockudoConfig, type Webhook } from "../../src/index.ts"
 import { Emulator } from "../../src/testing/index.ts"
 
 /** A free TCP port on 127.0.0.1 (the example listens there, the emulator's webhooks go there). */
@@ -37,7 +37,11 @@ export interface Harness {
 
 export const startWithEmulator = async (
   start: (options: ExampleOptions) => Promise<Started>,
-  options: { readonly onEvent?: (event: Webhook.WebhookEvent) => void } = {}
+  options: {
+    readonly onEvent?: ((event: Webhook.WebhookEvent) => void) | undefined
+    /** SDK settings (an encryption master key, ...). */
+    readonly sockudo?: SockudoConfig.Settings | undefined
+  } = {}
 ): Promise<Harness> => {
   const port = await freePort()
   const emulator = Emulator.layer({
@@ -46,7 +50,7 @@ export const startWithEmulator = async (
   })
   const runtime: Runtime = ManagedRuntime.make(
     Sockudo.layer.pipe(
-      Layer.provideMerge(Emulator.layerSockudoConfig()),
+      Layer.provideMerge(Emulator.layerSockudoConfig(options.sockudo)),
       Layer.provide(NodeHttpClient.layerUndici),
       Layer.provideMerge(Emulator.layerServer),
       Layer.provideMerge(emulator)
