@@ -11,9 +11,10 @@ export const users: Readonly<Record<string, { readonly id: string; readonly name
   "grace-token": { id: "grace", name: "Grace Hopper" }
 }
 
+// #region policy
+// your session lookup; here a bearer token of the demo's `users`
 const userOf = (headers: Headers) => users[(headers.get("authorization") ?? "").replace(/^Bearer /, "")]
 
-// #region policy
 export const channelAuthorization = Endpoints.channelAuthorization({
   authorize: ({ channelName, headers }) => {
     const user = userOf(headers)

@@ -20,6 +20,7 @@ const log = (text) => {
 }
 
 const config = await (await fetch("/config.json")).json()
+// #region pusher-js
 const headers = { Authorization: `Bearer ${token}` }
 const pusher = new Pusher(config.key, {
   cluster: "local",
@@ -31,6 +32,7 @@ const pusher = new Pusher(config.key, {
   channelAuthorization: { endpoint: "/pusher/auth", transport: "ajax", headers },
   userAuthentication: { endpoint: "/pusher/user-auth", transport: "ajax", headers }
 })
+// #endregion pusher-js
 window.pusher = pusher
 
 pusher.connection.bind("state_change", ({ current }) => {
