@@ -11,6 +11,9 @@
  * Provide the layer once (one `ManagedRuntime`, or at the program's edge): a layer provided per
  * call builds a new connection pool per call.
  *
+ * `toNodeHandler` serves the endpoints of `Endpoints` from `node:http`, Express or Fastify
+ * (`NodeEndpoints.ts`).
+ *
  * @since 0.1.0
  */
 import type * as Config from "effect/Config"
@@ -21,6 +24,7 @@ import * as Sockudo from "./Sockudo.ts"
 import * as SockudoConfig from "./SockudoConfig.ts"
 import { layerUndici } from "./UndiciHttpClient.ts"
 
+export { type NodeHandler, readNodeBody, toNodeHandler } from "./NodeEndpoints.ts"
 export { layerUndici, layerUndiciNoDispatcher, layerUndiciOptions, makeUndici } from "./UndiciHttpClient.ts"
 
 const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Layer.Layer<Sockudo.Sockudo, E> =>

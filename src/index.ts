@@ -6,6 +6,11 @@
 
 /** End-to-end encryption of `private-encrypted-` channels. @since 0.1.0 */
 export * as Crypto from "./Crypto.ts"
+/**
+ * The auth and webhook endpoints a Pusher-protocol app serves, framework-free, with Fetch and
+ * `HttpRouter` adapters (Node: `effect-sockudo/node`). @since 0.1.0
+ */
+export * as Endpoints from "./Endpoints.ts"
 /** @since 0.1.0 */
 export * as SockudoError from "./Errors.ts"
 /** @since 0.1.0 */

@@ -6,6 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 started=$SECONDS
+# Browser.test.ts drives Debian's Chromium (installed here when missing, through apt-get).
+bash test/browser/chromium.sh install
 npx vitest run --config test/sockudo/vitest.config.ts "$@"
 echo "test:sockudo: vitest suite done in $((SECONDS - started)) s"
 if [ $# -eq 0 ]; then

@@ -52,6 +52,12 @@ export interface ConnectOptions {
    * server closes it.
    */
   readonly token?: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
+  /**
+   * Called after each frame the connection receives and once it is closed (read `received` and
+   * `closed` then), for a transport that forwards frames as they arrive. It runs inside the
+   * emulator's own operations: it must not block or throw.
+   */
+  readonly onUpdate?: (() => void) | undefined
 }
 
 /**
@@ -144,6 +150,7 @@ export const connect = (
         ? app.hub.connect(socketId, protocol, options.token)
         : app.hub.refuse(socketId, protocol, options.token, { code: 4009, reason: `Authentication error: ${refusal}` })
     if (options.user !== undefined && state.closed === undefined) state.user = options.user
+    state.onUpdate = options.onUpdate
 
     const run = <A>(f: (nowMs: number) => A): Effect.Effect<A> =>
       Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {

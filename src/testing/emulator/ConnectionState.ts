@@ -104,6 +104,8 @@ export interface ConnectionState {
   readonly channels: Map<string, Membership | undefined>
   readonly received: Array<ReceivedMessage>
   closed: CloseInfo | undefined
+  /** Called after each frame is added to `received`, and once the connection is closed. */
+  onUpdate: (() => void) | undefined
 }
 
 /**

@@ -48,7 +48,8 @@ const newConnection = (socketId: string, protocol: 1 | 2, token: ConnectionState
   user: undefined,
   channels: new Map(),
   received: [],
-  closed: undefined
+  closed: undefined,
+  onUpdate: undefined
 })
 
 /**
@@ -111,6 +112,7 @@ export class Hub {
   deliver(conn: ConnectionState, message: ReceivedMessage): void {
     const event = wireEvent(conn.protocol, message.event)
     conn.received.push(event === message.event ? message : { ...message, event })
+    conn.onUpdate?.()
   }
 
   /** `pusher:signin` with a signature; returns the error the server answers, if any. */
@@ -287,6 +289,7 @@ export class Hub {
     for (const channel of [...conn.channels.keys()]) this.leave(conn, channel, nowMs, cause, true)
     conn.closed = info
     this.connections.delete(conn.socketId)
+    conn.onUpdate?.()
   }
 
   /**

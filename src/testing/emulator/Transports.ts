@@ -18,6 +18,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import { Emulator } from "./EmulatorService.ts"
 import * as Router from "./Router.ts"
+import * as WebSocket from "./WebSocket.ts"
 
 /**
  * The base URL the in-process `HttpClient` answers (any host works).
@@ -76,7 +77,9 @@ export class EmulatorServer extends Context.Service<
 
 /**
  * Serves the emulator on `127.0.0.1`, on a free port, with `@effect/platform-node`'s HTTP
- * server. A dropped connection destroys the socket.
+ * server: the HTTP API, and client connections over WebSocket at `/app/<key>` (see
+ * `WebSocket.ts`), so pusher-js can connect with `wsHost: "127.0.0.1"` and `wsPort: port`. A
+ * dropped connection destroys the socket.
  *
  * @since 0.1.0
  */
@@ -85,7 +88,7 @@ export const layerServer: Layer.Layer<EmulatorServer, ServeError, Emulator> = La
   Effect.gen(function* () {
     const emulator = yield* Emulator
     const server = yield* NodeHttpServer.make(() => Http.createServer(), { port: 0, host: "127.0.0.1" })
-    const app = Effect.flatMap(emulator.handler, (response) =>
+    const api = Effect.flatMap(emulator.handler, (response) =>
       response === Router.dropped
         ? HttpServerRequest.HttpServerRequest.use((request) =>
             Effect.sync(() => {
@@ -95,6 +98,10 @@ export const layerServer: Layer.Layer<EmulatorServer, ServeError, Emulator> = La
           )
         : Effect.succeed(response)
     )
+    const app = HttpServerRequest.HttpServerRequest.use((request) => {
+      const key = WebSocket.upgradeKey(request)
+      return key === undefined ? api : WebSocket.serve(emulator, request, key)
+    })
     yield* server.serve(app)
     const address = server.address
     const port = address._tag === "UnixPathAddress" ? 0 : address.port
