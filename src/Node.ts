@@ -4,7 +4,9 @@
  * `@effect/platform-node`.
  *
  * ```ts
- * import { SockudoNode } from "effect-sockudo/node"
+ * import { ManagedRuntime } from "effect"
+ * import * as SockudoNode from "effect-sockudo/node"
+ *
  * const runtime = ManagedRuntime.make(SockudoNode.layerConfig)
  * ```
  *

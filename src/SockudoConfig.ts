@@ -3,10 +3,18 @@
  * and the end-to-end encryption master key. Built once, at the edge of the program:
  *
  * ```ts
- * SockudoConfig.layer({ appId: "app-id", key: "app-key", secret: Redacted.make("app-secret"),
- *   host: "127.0.0.1", port: 6001 })
- * SockudoConfig.layerFromUrl(Redacted.make("http://app-key:app-secret@127.0.0.1:6001/apps/app-id"))
- * SockudoConfig.layerConfig   // SOCKUDO_URL, or SOCKUDO_APP_ID / _APP_KEY / _APP_SECRET / _HOST / ...
+ * import { Redacted } from "effect"
+ * import { SockudoConfig } from "effect-sockudo"
+ *
+ * const fromOptions = SockudoConfig.layer({
+ *   appId: "app-id",
+ *   key: "app-key",
+ *   secret: Redacted.make("app-secret"),
+ *   host: "127.0.0.1",
+ *   port: 6001
+ * })
+ * const fromUrl = SockudoConfig.layerFromUrl(Redacted.make("http://app-key:app-secret@127.0.0.1:6001/apps/app-id"))
+ * const fromEnvironment = SockudoConfig.layerConfig // SOCKUDO_URL, or SOCKUDO_APP_ID / _APP_KEY / _APP_SECRET / _HOST / ...
  * ```
  *
  * Invalid options fail layer construction with a `SockudoConfigError` naming the field. The

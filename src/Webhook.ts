@@ -8,11 +8,20 @@
  * through as `_tag: "UnknownEvent"` with all their fields.
  *
  * ```ts
- * // inside the service: keys and master key come from SockudoConfig
- * const webhook = yield* sockudo.webhooks.verify({ headers: request.headers, body: rawBody })
+ * import { Effect, Redacted } from "effect"
+ * import { Sockudo, Webhook } from "effect-sockudo"
+ *
+ * // `request`: the headers and the raw body (string or bytes) exactly as received
+ * const receive = (request: Webhook.WebhookRequest) =>
+ *   Effect.gen(function* () {
+ *     // inside the service: keys and master key come from SockudoConfig
+ *     const sockudo = yield* Sockudo.Sockudo
+ *     const webhook = yield* sockudo.webhooks.verify(request)
+ *     for (const event of webhook.events) if (event._tag === "MemberAdded") console.log(event.user_id)
+ *   })
+ *
  * // without it
- * const webhook = yield* Webhook.verify({ headers, body }, { key: "app-key", secret: Redacted.make("...") })
- * for (const event of webhook.events) if (event._tag === "MemberAdded") console.log(event.user_id)
+ * const verifyAlone = (request: Webhook.WebhookRequest) => Webhook.verify(request, { key: "app-key", secret: Redacted.make("app-secret") })
  * ```
  *
  * @since 0.1.0

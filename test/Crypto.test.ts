@@ -202,6 +202,28 @@ describe("channel authorization of private-encrypted- channels", () => {
       yield* Effect.provide(run, layer(undefined, { encryptionMasterKeyBase64: Redacted.make(b64(master)) }))
     })
   )
+
+  it.effect("trigger names an encrypted channel alone: with any other channel it is refused before sending", () =>
+    Effect.gen(function* () {
+      const run = Effect.gen(function* () {
+        const s = yield* sockudo
+        for (const channels of [
+          ["private-encrypted-one", "plain"],
+          ["plain", "private-encrypted-one"],
+          ["private-encrypted-one", "private-encrypted-two"]
+        ]) {
+          expect(yield* Effect.flip(s.trigger(channels, "e", { a: 1 }))).toMatchObject({
+            _tag: "SockudoValidationError",
+            operation: "trigger",
+            field: "channels"
+          })
+        }
+        assert.strictEqual((yield* requests).length, 0)
+      })
+      const master = CASES[2]!.masterKey
+      yield* Effect.provide(run, layer(undefined, { encryptionMasterKeyBase64: Redacted.make(b64(master)) }))
+    })
+  )
 })
 
 describe("secretbox interoperability with tweetnacl", () => {

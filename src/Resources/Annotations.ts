@@ -206,7 +206,14 @@ export const make = Effect.gen(function* () {
    * sending.
    *
    * ```ts
-   * yield* sockudo.annotations.publish("chat", serial, { type: "reactions:distinct.v1", name: "👍", clientId: "u1" })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const like = (serial: string) =>
+   *   Effect.gen(function* () {
+   *     const sockudo = yield* Sockudo.Sockudo
+   *     yield* sockudo.annotations.publish("chat", serial, { type: "reactions:distinct.v1", name: "👍", clientId: "u1" })
+   *   })
    * ```
    */
   const publish = Effect.fn("Sockudo.annotations.publish")(function* (

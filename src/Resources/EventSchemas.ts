@@ -137,7 +137,7 @@ export const BatchResponse = Schema.Struct({
 export interface TriggerResult {
   /** The idempotency key that was sent, if any: the same on every retry. */
   readonly idempotencyKey: string | undefined
-  /** Per-channel receipts; empty unless `info` or `messageId` was given (or the channel is versioned). */
+  /** Per-channel receipts; empty unless `info` (even `[]`) or `messageId` was given, also on a versioned channel. */
   readonly channels: Readonly<Record<string, ChannelReceipt>>
 }
 

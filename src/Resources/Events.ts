@@ -221,8 +221,15 @@ export const make = Effect.gen(function* () {
    * Publishes one event to one channel or several (up to `limits.maxChannelsPerTrigger`).
    *
    * ```ts
-   * const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
-   *   socketId: "123.456", info: ["subscription_count"]
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const publish = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
+   *     socketId: "123.456", info: ["subscription_count"]
+   *   })
+   *   return receipt.channels.orders?.subscription_count
    * })
    * ```
    */

@@ -143,7 +143,13 @@ interface PurgeBase extends ResetOptions {
  * exactly with `before_time_ms`, neither with `all`. The stream id is kept.
  *
  * ```ts
- * sockudo.history.purge("orders", { mode: "before_serial", beforeSerial: 1200, reason: "GDPR request 42" })
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ *
+ * const purge = Effect.gen(function* () {
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   return yield* sockudo.history.purge("orders", { mode: "before_serial", beforeSerial: 1200, reason: "GDPR request 42" })
+ * })
  * ```
  *
  * @since 0.1.0
@@ -266,8 +272,15 @@ export const make = Effect.gen(function* () {
    * One page of a channel's history.
    *
    * ```ts
-   * const page = yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first" })
-   * if (page.has_more) yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first", cursor: page.next_cursor! })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const firstTwoPages = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   const page = yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first" })
+   *   if (!page.has_more || page.next_cursor === null) return [page]
+   *   return [page, yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first", cursor: page.next_cursor })]
+   * })
    * ```
    */
   const list = (
@@ -280,7 +293,13 @@ export const make = Effect.gen(function* () {
    * it, so `Stream.take(n)` reads no more pages than hold `n` items.
    *
    * ```ts
-   * const recent = yield* sockudo.history.stream("orders").pipe(Stream.take(20), Stream.runCollect)
+   * import { Effect, Stream } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const first20 = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.history.stream("orders").pipe(Stream.take(20), Stream.runCollect)
+   * })
    * ```
    */
   const stream = (

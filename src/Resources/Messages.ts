@@ -271,8 +271,15 @@ export const make = Effect.gen(function* () {
    * Replaces fields of a message (a shallow mix-in: omitted fields are kept).
    *
    * ```ts
-   * const r = yield* sockudo.messages.update("chat", serial, { data: { text: "edited" }, opId: "edit-1" })
-   * r.status // "applied", or "duplicate" when edit-1 was already applied
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const edit = (serial: string) =>
+   *   Effect.gen(function* () {
+   *     const sockudo = yield* Sockudo.Sockudo
+   *     const r = yield* sockudo.messages.update("chat", serial, { data: { text: "edited" }, opId: "edit-1" })
+   *     return r.status // "applied", or "duplicate" when edit-1 was already applied
+   *   })
    * ```
    */
   const update = (

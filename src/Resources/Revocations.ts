@@ -58,7 +58,13 @@ export const make = Effect.gen(function* () {
    * like a read: revoking twice is harmless.
    *
    * ```ts
-   * yield* sockudo.revocations.revoke({ clientId: "u1", ttlSeconds: 3600, reason: "account locked" })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const lockOut = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.revocations.revoke({ clientId: "u1", ttlSeconds: 3600, reason: "account locked" })
+   * })
    * ```
    */
   const revoke = Effect.fn("Sockudo.revocations.revoke")(function* (

@@ -4,12 +4,22 @@
  * `layer` provides the `Sockudo` service over a mock `HttpClient` that records every request
  * (method, URL, headers, body) and answers from a handler you give. Nothing touches the network.
  *
- * ```ts
- * import { SockudoTest } from "effect-sockudo/testing"
+ * ```ts test
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ * import * as SockudoTest from "effect-sockudo/testing"
+ *
+ * // your code, using Sockudo
+ * const placeOrder = (id: string) =>
+ *   Effect.gen(function* () {
+ *     const sockudo = yield* Sockudo.Sockudo
+ *     yield* sockudo.trigger("orders", "order.created", { id })
+ *   })
  *
  * it.effect("publishes the order", () =>
  *   Effect.gen(function* () {
- *     yield* placeOrder("ord_1")                                   // your code, using Sockudo
+ *     yield* placeOrder("ord_1")
  *     const recorder = yield* SockudoTest.RequestRecorder
  *     expect(recorder.requests[0]!.json).toMatchObject({ name: "order.created" })
  *   }).pipe(Effect.provide(SockudoTest.layer({ handler: () => SockudoTest.json(200, { ok: true }) }))))

@@ -274,9 +274,15 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
    * which the server dedupes.
    *
    * ```ts
-   * const accepted = yield* sockudo.push.publish({
-   *   recipients: [Push.target.client("user-1")],
-   *   payload: { title: "Order shipped", body: "ord_1 is on its way" }
+   * import { Effect } from "effect"
+   * import { Push, Sockudo } from "effect-sockudo"
+   *
+   * const notify = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.push.publish({
+   *     recipients: [Push.target.client("user-1")],
+   *     payload: { title: "Order shipped", body: "ord_1 is on its way" }
+   *   })
    * })
    * ```
    */

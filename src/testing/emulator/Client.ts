@@ -5,10 +5,18 @@
  * read what arrived, disconnect.
  *
  * ```ts
- * const c = yield* emulator.connect({ user: { id: "u1" } })
- * yield* c.subscribe("presence-room", yield* sockudo.authorizeChannel(c.socketId, "presence-room", { user_id: "u1" }))
- * yield* c.subscribe("private-orders")          // no auth given: the emulator signs it
- * const events = yield* c.events("presence-room")
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ * import { Emulator } from "effect-sockudo/testing"
+ *
+ * const scenario = Effect.gen(function* () {
+ *   const emulator = yield* Emulator.Emulator
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   const c = yield* emulator.connect({ user: { id: "u1" } })
+ *   yield* c.subscribe("presence-room", yield* sockudo.authorizeChannel(c.socketId, "presence-room", { user_id: "u1" }))
+ *   yield* c.subscribe("private-orders") // no auth given: the emulator signs it
+ *   return yield* c.events("presence-room")
+ * }).pipe(Effect.scoped, Effect.provide(Emulator.layerTest()))
  * ```
  *
  * @since 0.1.0

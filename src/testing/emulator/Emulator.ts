@@ -4,7 +4,10 @@
  * fault injection. Served on a real loopback port (`layerServer`) or answered in-process by an
  * `HttpClient` (`layerHttpClient`), from the same handler.
  *
- * ```ts
+ * ```ts test
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
  * import { Emulator } from "effect-sockudo/testing"
  *
  * const TestLive = Emulator.layerTest({ features: { history: true, userAuthentication: true } })

@@ -5,8 +5,14 @@
  * `times` times, with a `probability` drawn from Effect's `Random`.
  *
  * ```ts
- * yield* emulator.faults.inject({ route: "POST /events", times: 2, fault: Faults.status(503) })
- * yield* emulator.faults.inject({ route: "POST /events", probability: 0.1, fault: Faults.dropAfter })
+ * import { Effect } from "effect"
+ * import { Emulator, EmulatorFaults } from "effect-sockudo/testing"
+ *
+ * const flaky = Effect.gen(function* () {
+ *   const emulator = yield* Emulator.Emulator
+ *   yield* emulator.faults.inject({ route: "POST /events", times: 2, fault: EmulatorFaults.status(503) })
+ *   yield* emulator.faults.inject({ route: "POST /events", probability: 0.1, fault: EmulatorFaults.dropAfter })
+ * })
  * ```
  *
  * @since 0.1.0
