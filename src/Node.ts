@@ -13,6 +13,7 @@
  * Provide the layer once (one `ManagedRuntime`, or at the program's edge): a layer provided per
  * call builds a new connection pool per call.
  *
+ * @module effect-sockudo/node
  * @since 0.1.0
  */
 import type * as Config from "effect/Config"

@@ -63,6 +63,7 @@ export type PromisedResult<R> =
 export type PromiseClient = Promised<Sockudo.Service> & {
   /** Closes the connection pool and everything else the layer opened. */
   readonly close: () => Promise<void>
+  /** The same as `close`, for `await using`. */
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }
 

@@ -39,11 +39,15 @@ import { SockudoConfigError, type SockudoError } from "./Errors.ts"
  * @since 0.1.0
  */
 export interface Limits {
+  /** Channels one `trigger` may name. */
   readonly maxChannelsPerTrigger: number
+  /** UTF-8 bytes of a channel name. */
   readonly maxChannelNameBytes: number
+  /** UTF-8 bytes of an event name. */
   readonly maxEventNameBytes: number
   /** Byte length of one event's `data` as sent (after serialisation and encryption). */
   readonly maxPayloadBytes: number | undefined
+  /** Events one `triggerBatch` may carry (`undefined`: no limit). */
   readonly maxBatchSize: number | undefined
 }
 
@@ -81,8 +85,11 @@ export const noRetries: RetrySchedule = Schedule.recurs(0)
  * @since 0.1.0
  */
 export interface Options {
+  /** The app's id, as in `/apps/<appId>`. */
   readonly appId: string
+  /** The app key (no `:`). */
   readonly key: string
+  /** The app secret: it signs every request and never prints. */
   readonly secret: Redacted.Redacted<string>
   /** Host name or IP, without scheme. Default `127.0.0.1` (unless `cluster` is given). */
   readonly host?: string | undefined
@@ -100,6 +107,7 @@ export interface Options {
   readonly retry?: RetrySchedule | undefined
   /** Give every publish a generated idempotency key when the caller gives none. Default true. */
   readonly autoIdempotency?: boolean | undefined
+  /** Client-side limits, see {@link Limits}. Default {@link defaultLimits}. */
   readonly limits?: Partial<Limits> | undefined
   /** Base64 of exactly 32 random bytes; enables `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
@@ -111,15 +119,23 @@ export interface Options {
  * @since 0.1.0
  */
 export interface Resolved {
+  /** The app's id. */
   readonly appId: string
+  /** The app key. */
   readonly key: string
+  /** The app secret. */
   readonly secret: Redacted.Redacted<string>
   /** Scheme, host, port and optional path prefix, without a trailing slash. */
   readonly baseUrl: string
+  /** The timeout of each attempt. */
   readonly timeout: Duration.Duration
+  /** The backoff of the SDK's retries. */
   readonly retry: RetrySchedule
+  /** Whether publishes without a key get a generated one. */
   readonly autoIdempotency: boolean
+  /** The client-side limits, defaults filled in. */
   readonly limits: Limits
+  /** The 32-byte master key of encrypted channels, if configured. */
   readonly encryptionMasterKey: Redacted.Redacted<Uint8Array> | undefined
 }
 

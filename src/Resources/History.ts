@@ -37,9 +37,11 @@ export interface RangeOptions {
   readonly direction?: Pagination.Direction | undefined
   /** Inclusive serial bounds. */
   readonly startSerial?: number | undefined
+  /** Inclusive upper serial bound. */
   readonly endSerial?: number | undefined
   /** Inclusive bounds on publish time, Unix milliseconds. */
   readonly startTimeMs?: number | undefined
+  /** Inclusive upper bound on publish time, Unix milliseconds. */
   readonly endTimeMs?: number | undefined
 }
 
@@ -124,6 +126,7 @@ export const channelPath = (
 export interface ResetOptions {
   /** Why, for the audit trail; must not be blank. */
   readonly reason: string
+  /** Who asked, for the audit trail. */
   readonly requestedBy?: string | undefined
 }
 
@@ -134,7 +137,13 @@ export interface ResetOptions {
  */
 export type PurgeMode = "all" | "before_serial" | "before_time_ms"
 
-interface PurgeBase extends ResetOptions {
+/**
+ * What every purge takes: a mode, and the reason of a reset.
+ *
+ * @since 0.1.0
+ */
+export interface PurgeBase extends ResetOptions {
+  /** Which rows go. */
   readonly mode: PurgeMode
 }
 
@@ -156,20 +165,27 @@ interface PurgeBase extends ResetOptions {
  */
 export type PurgeOptions =
   | (PurgeBase & {
+      /** Purge every row. */
       readonly mode: "all"
+      /** Not with `all`. */
       readonly beforeSerial?: undefined
+      /** Not with `all`. */
       readonly beforeTimeMs?: undefined
     })
   | (PurgeBase & {
+      /** Purge the rows below a serial. */
       readonly mode: "before_serial"
       /** Purge rows with a serial below this one. */
       readonly beforeSerial: number
+      /** Not with `before_serial`. */
       readonly beforeTimeMs?: undefined
     })
   | (PurgeBase & {
+      /** Purge the rows published before a time. */
       readonly mode: "before_time_ms"
       /** Purge rows published before this Unix millisecond. */
       readonly beforeTimeMs: number
+      /** Not with `before_time_ms`. */
       readonly beforeSerial?: undefined
     })
 

@@ -177,6 +177,7 @@ export interface PresenceResetResult extends Schema.Schema.Type<typeof PresenceR
  * @since 0.1.0
  */
 export interface SnapshotOptions {
+  /** The membership at this serial (inclusive). */
   readonly atSerial?: number | undefined
   /** Unix milliseconds. */
   readonly atTimeMs?: number | undefined

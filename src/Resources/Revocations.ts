@@ -22,6 +22,7 @@ export interface RevokeOptions {
   readonly clientId?: string | undefined
   /** Unix seconds at which the revocation may be forgotten (normally the token's own expiry). */
   readonly expiresAt?: number | undefined
+  /** How long the revocation is kept, in seconds; wins over `expiresAt`. */
   readonly ttlSeconds?: number | undefined
   /** Default `"revoked"` (server side). */
   readonly reason?: string | undefined
