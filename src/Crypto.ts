@@ -92,10 +92,13 @@ export const open = (key: Uint8Array, channel: string, data: string): Result.Res
  * @since 0.1.0
  */
 export interface Service {
+  /** True when the configuration has a master key; every operation fails with `MissingMasterKey` otherwise. */
   readonly enabled: boolean
   /** The channel's shared secret, base64, as handed to clients in channel auth responses. */
   readonly sharedSecretBase64: (channel: string) => Result.Result<string, SockudoEncryptionError>
+  /** Seals a plaintext under the channel's key, as the `data` of an event: `{"nonce","ciphertext"}`. */
   readonly seal: (channel: string, plaintext: string) => Result.Result<string, SockudoEncryptionError>
+  /** Opens `data` sealed under the channel's key (by this SDK or a client). */
   readonly open: (channel: string, data: string) => Result.Result<string, SockudoEncryptionError>
 }
 

@@ -4,9 +4,15 @@
  * so a retry policy can be written once:
  *
  * ```ts
- * sockudo.trigger("orders", "created", data).pipe(
- *   Effect.retry({ times: 5, while: (e) => e.isRetryable })
- * )
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ *
+ * const publish = Effect.gen(function* () {
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   return yield* sockudo.trigger("orders", "created", { id: "ord_1" }).pipe(
+ *     Effect.retry({ times: 5, while: (e) => e.isRetryable })
+ *   )
+ * })
  * ```
  *
  * Secrets never appear in any error: request URLs are recorded without their query string.

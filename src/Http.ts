@@ -52,8 +52,11 @@ export { type RetryMode, RetryScheduleOverride, retryPolicy, withRetrySchedule }
  * @since 0.1.0
  */
 export interface PreparedBody {
+  /** The body as sent. */
   readonly text: string
+  /** The same bytes as an `HttpBody`, built once. */
   readonly body: HttpBody.HttpBody
+  /** Hex MD5 of the body, for the `body_md5` query parameter. */
   readonly md5: string
 }
 
@@ -101,13 +104,17 @@ export const schemaDecoder = <S extends Schema.Decoder<unknown>>(schema: S): Dec
 export interface Request<A> {
   /** The public operation, for errors and spans (`"trigger"`, `"channels.get"`). */
   readonly operation: string
+  /** The HTTP method. */
   readonly method: "GET" | "POST" | "DELETE"
   /** Path below `/apps/<appId>`, dynamic segments already percent-encoded (see `Signer.encode`). */
   readonly path: string
+  /** Query parameters besides the signature's, unencoded; signed with it. */
   readonly query?: ReadonlyArray<QueryParam> | undefined
   /** Required for POST (use {@link emptyBody}); ignored otherwise. */
   readonly body?: PreparedBody | undefined
+  /** Extra request headers (such as `X-Idempotency-Key`). */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Turns the response body into the result, or a `SockudoDecodeError`. */
   readonly decode: Decoder<A>
   /** Default `"retryable"`. */
   readonly retry?: RetryMode | undefined
@@ -129,6 +136,7 @@ export interface Request<A> {
 export interface Service {
   /** `/apps/<appId>`, encoded. */
   readonly appPath: string
+  /** Sends a request: signed afresh per attempt, timed out per attempt, retried as `retry` allows, decoded. */
   readonly request: <A>(request: Request<A>) => Effect.Effect<A, SockudoRequestError>
   /**
    * One Effect per logical operation: `prepare` runs on the first run (validation, body,

@@ -4,7 +4,9 @@
  * `@effect/platform-node`.
  *
  * ```ts
- * import { SockudoNode } from "effect-sockudo/node"
+ * import { ManagedRuntime } from "effect"
+ * import * as SockudoNode from "effect-sockudo/node"
+ *
  * const runtime = ManagedRuntime.make(SockudoNode.layerConfig)
  * ```
  *
@@ -14,6 +16,7 @@
  * `toNodeHandler` serves the endpoints of `Endpoints` from `node:http`, Express or Fastify
  * (`NodeEndpoints.ts`).
  *
+ * @module effect-sockudo/node
  * @since 0.1.0
  */
 import type * as Config from "effect/Config"

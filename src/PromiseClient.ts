@@ -69,6 +69,7 @@ export type PromiseClient = Promised<Sockudo.Service> & {
   readonly publisher: Promised<Publisher.Service>
   /** Publishes what the publisher holds, then closes the connection pool and everything else the layer opened. */
   readonly close: () => Promise<void>
+  /** The same as `close`, for `await using`. */
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }
 

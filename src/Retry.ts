@@ -66,8 +66,8 @@ const rateLimitRounding = Duration.seconds(1)
 
 /**
  * The complete retry policy built from a backoff: retries only what `mode` allows, waits at
- * least as long as the server's `Retry-After`, and after a 429 one second more (see
- * {@link rateLimitRounding}).
+ * least as long as the server's `Retry-After`, and after a 429 one second more (Sockudo rounds
+ * its `Retry-After` down).
  *
  * @since 0.1.0
  */

@@ -185,6 +185,7 @@ export const userAuthString = (socketId: string, userData: string): string => `$
  * @since 0.1.0
  */
 export interface Service {
+  /** The app key the signatures are made for. */
   readonly key: string
   /**
    * The wire query string (without `?`) of one attempt: the caller's params (encoded), the auth

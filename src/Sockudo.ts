@@ -52,7 +52,9 @@ import * as Webhook from "./Webhook.ts"
  * @since 0.1.0
  */
 export interface PresenceMember {
+  /** The member's id, as clients see it in `members`. */
   readonly user_id: string
+  /** What clients see as the member's `info`. */
   readonly user_info?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -62,6 +64,7 @@ export interface PresenceMember {
  * @since 0.1.0
  */
 export interface ChannelAuthorization {
+  /** `<key>:<signature>`, the value of the client's `auth` field. */
   readonly auth: string
   /** For `presence-` channels: the exact JSON string that was signed. */
   readonly channel_data?: string
@@ -76,6 +79,7 @@ export interface ChannelAuthorization {
  * @since 0.1.0
  */
 export interface UserData {
+  /** The user's id: non-empty. */
   readonly id: string
   readonly [field: string]: unknown
 }
@@ -86,7 +90,9 @@ export interface UserData {
  * @since 0.1.0
  */
 export interface UserAuthentication {
+  /** `<key>:<signature>` over the socket id and `user_data`. */
   readonly auth: string
+  /** The exact JSON string of the user data that was signed. */
   readonly user_data: string
 }
 
@@ -107,11 +113,14 @@ export interface Service extends Events.Events {
     socketId: string,
     userData: UserData
   ) => Effect.Effect<UserAuthentication, SockudoValidationError>
+  /** Webhooks from the server. */
   readonly webhooks: {
     /** Verifies and parses a webhook with this app's key, secret and master key. */
     readonly verify: (request: Webhook.WebhookRequest) => Effect.Effect<Webhook.Webhook, SockudoWebhookError>
   }
+  /** Channel state: the occupied channels, one channel's counts, a presence channel's users. */
   readonly channels: Channels.Channels
+  /** Users' connections: terminate them, or make them reconnect. */
   readonly users: Users.Users
   /** Durable channel history: pages, a `Stream` of items, stream state, reset and purge. */
   readonly history: History.History

@@ -3,10 +3,18 @@
  * and the end-to-end encryption master key. Built once, at the edge of the program:
  *
  * ```ts
- * SockudoConfig.layer({ appId: "app-id", key: "app-key", secret: Redacted.make("app-secret"),
- *   host: "127.0.0.1", port: 6001 })
- * SockudoConfig.layerFromUrl(Redacted.make("http://app-key:app-secret@127.0.0.1:6001/apps/app-id"))
- * SockudoConfig.layerConfig   // SOCKUDO_URL, or SOCKUDO_APP_ID / _APP_KEY / _APP_SECRET / _HOST / ...
+ * import { Redacted } from "effect"
+ * import { SockudoConfig } from "effect-sockudo"
+ *
+ * const fromOptions = SockudoConfig.layer({
+ *   appId: "app-id",
+ *   key: "app-key",
+ *   secret: Redacted.make("app-secret"),
+ *   host: "127.0.0.1",
+ *   port: 6001
+ * })
+ * const fromUrl = SockudoConfig.layerFromUrl(Redacted.make("http://app-key:app-secret@127.0.0.1:6001/apps/app-id"))
+ * const fromEnvironment = SockudoConfig.layerConfig // SOCKUDO_URL, or SOCKUDO_APP_ID / _APP_KEY / _APP_SECRET / _HOST / ...
  * ```
  *
  * Invalid options fail layer construction with a `SockudoConfigError` naming the field. The
@@ -38,7 +46,9 @@ export interface Limits {
    * several requests of at most this many channels. Default 100.
    */
   readonly maxChannelsPerTrigger: number
+  /** UTF-8 bytes of a channel name. */
   readonly maxChannelNameBytes: number
+  /** UTF-8 bytes of an event name. */
   readonly maxEventNameBytes: number
   /** Byte length of one event's `data` as sent (after serialisation and encryption). */
   readonly maxPayloadBytes: number | undefined
@@ -85,8 +95,11 @@ export const noRetries: RetrySchedule = Schedule.recurs(0)
  * @since 0.1.0
  */
 export interface Options {
+  /** The app's id, as in `/apps/<appId>`. */
   readonly appId: string
+  /** The app key (no `:`). */
   readonly key: string
+  /** The app secret: it signs every request and never prints. */
   readonly secret: Redacted.Redacted<string>
   /** Host name or IP, without scheme. Default `127.0.0.1` (unless `cluster` is given). */
   readonly host?: string | undefined
@@ -104,6 +117,7 @@ export interface Options {
   readonly retry?: RetrySchedule | undefined
   /** Give every publish a generated idempotency key when the caller gives none. Default true. */
   readonly autoIdempotency?: boolean | undefined
+  /** Client-side limits, see {@link Limits}. Default {@link defaultLimits}. */
   readonly limits?: Partial<Limits> | undefined
   /** Base64 of exactly 32 random bytes; enables `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
@@ -115,15 +129,23 @@ export interface Options {
  * @since 0.1.0
  */
 export interface Resolved {
+  /** The app's id. */
   readonly appId: string
+  /** The app key. */
   readonly key: string
+  /** The app secret. */
   readonly secret: Redacted.Redacted<string>
   /** Scheme, host, port and optional path prefix, without a trailing slash. */
   readonly baseUrl: string
+  /** The timeout of each attempt. */
   readonly timeout: Duration.Duration
+  /** The backoff of the SDK's retries. */
   readonly retry: RetrySchedule
+  /** Whether publishes without a key get a generated one. */
   readonly autoIdempotency: boolean
+  /** The client-side limits, defaults filled in. */
   readonly limits: Limits
+  /** The 32-byte master key of encrypted channels, if configured. */
   readonly encryptionMasterKey: Redacted.Redacted<Uint8Array> | undefined
 }
 

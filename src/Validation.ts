@@ -113,12 +113,27 @@ export const idempotencyKey = (key: unknown): string | undefined =>
     : "must be 1 to 128 printable ASCII characters without spaces"
 
 /**
+ * A value's JSON text, or the reason it has none.
+ *
+ * @since 0.1.0
+ */
+export type Serialized =
+  | {
+      /** The text to send. */
+      readonly json: string
+    }
+  | {
+      /** Why the value has no JSON form. */
+      readonly error: string
+    }
+
+/**
  * Serialises event data: a string is sent as is, anything else as JSON. Returns the reason when
  * the value has no JSON form (undefined, functions, symbols, BigInt, cycles).
  *
  * @since 0.1.0
  */
-export const serializeData = (data: unknown): { readonly json: string } | { readonly error: string } => {
+export const serializeData = (data: unknown): Serialized => {
   if (typeof data === "string") return { json: data }
   return toJson(data)
 }
@@ -128,7 +143,7 @@ export const serializeData = (data: unknown): { readonly json: string } | { read
  *
  * @since 0.1.0
  */
-export const toJson = (value: unknown): { readonly json: string } | { readonly error: string } => {
+export const toJson = (value: unknown): Serialized => {
   try {
     const json = JSON.stringify(value)
     return json === undefined ? { error: `${typeof value} cannot be serialised as JSON` } : { json }

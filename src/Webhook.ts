@@ -8,11 +8,20 @@
  * through as `_tag: "UnknownEvent"` with all their fields.
  *
  * ```ts
- * // inside the service: keys and master key come from SockudoConfig
- * const webhook = yield* sockudo.webhooks.verify({ headers: request.headers, body: rawBody })
+ * import { Effect, Redacted } from "effect"
+ * import { Sockudo, Webhook } from "effect-sockudo"
+ *
+ * // `request`: the headers and the raw body (string or bytes) exactly as received
+ * const receive = (request: Webhook.WebhookRequest) =>
+ *   Effect.gen(function* () {
+ *     // inside the service: keys and master key come from SockudoConfig
+ *     const sockudo = yield* Sockudo.Sockudo
+ *     const webhook = yield* sockudo.webhooks.verify(request)
+ *     for (const event of webhook.events) if (event._tag === "MemberAdded") console.log(event.user_id)
+ *   })
+ *
  * // without it
- * const webhook = yield* Webhook.verify({ headers, body }, { key: "app-key", secret: Redacted.make("...") })
- * for (const event of webhook.events) if (event._tag === "MemberAdded") console.log(event.user_id)
+ * const verifyAlone = (request: Webhook.WebhookRequest) => Webhook.verify(request, { key: "app-key", secret: Redacted.make("app-secret") })
  * ```
  *
  * @since 0.1.0
@@ -113,7 +122,12 @@ export const eventSchemas = {
   }
 } as const
 
-type Schemas = typeof eventSchemas
+/**
+ * The `_tag` and schema of every webhook event this SDK knows, by event name.
+ *
+ * @since 0.1.0
+ */
+export type Schemas = typeof eventSchemas
 
 /**
  * A known webhook event: the server's fields, its `name`, a `_tag`, and any fields the server
@@ -123,7 +137,9 @@ type Schemas = typeof eventSchemas
  */
 export type KnownEvent = {
   readonly [N in keyof Schemas]: {
+    /** The event's kind, for narrowing (`"MemberAdded"`). */
     readonly _tag: Schemas[N]["tag"]
+    /** The server's event name (`"member_added"`). */
     readonly name: N
     readonly [extra: string]: unknown
   } & Schemas[N]["schema"]["Type"]
@@ -135,7 +151,9 @@ export type KnownEvent = {
  * @since 0.1.0
  */
 export interface UnknownEvent {
+  /** Marks an event this SDK does not model. */
   readonly _tag: "UnknownEvent"
+  /** The server's event name. */
   readonly name: string
   readonly [field: string]: unknown
 }
@@ -153,6 +171,7 @@ export type WebhookEvent = KnownEvent | UnknownEvent
 export interface Webhook {
   /** When the (first) event happened, in Unix milliseconds. */
   readonly time_ms: number
+  /** The events, in the order the server sent them. */
   readonly events: ReadonlyArray<WebhookEvent>
 }
 
@@ -163,7 +182,9 @@ export interface Webhook {
  * @since 0.1.0
  */
 export interface WebhookRequest {
+  /** The request headers; `X-Pusher-Key` and `X-Pusher-Signature` are read. */
   readonly headers: Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  /** The raw body, before any parsing: the signature covers these bytes. */
   readonly body: string | Uint8Array
 }
 
@@ -174,11 +195,21 @@ export interface WebhookRequest {
  * @since 0.1.0
  */
 export interface Credentials {
+  /** The app key webhooks must carry in `X-Pusher-Key`. */
   readonly key: string
+  /** The app secret the signature is checked with. */
   readonly secret: Redacted.Redacted<string>
   /** Base64 of the 32-byte master key, to decrypt client events on `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
-  readonly additional?: ReadonlyArray<{ readonly key: string; readonly secret: Redacted.Redacted<string> }> | undefined
+  /** More apps' (or an old secret's) credentials, chosen by `X-Pusher-Key`. */
+  readonly additional?:
+    | ReadonlyArray<{
+        /** Another app key. */
+        readonly key: string
+        /** That key's secret. */
+        readonly secret: Redacted.Redacted<string>
+      }>
+    | undefined
 }
 
 const header = (headers: WebhookRequest["headers"], name: string): string | undefined => {

@@ -1,6 +1,7 @@
 /**
  * effect-sockudo: the Effect server SDK for Sockudo and other Pusher-protocol servers.
  *
+ * @module effect-sockudo
  * @since 0.1.0
  */
 

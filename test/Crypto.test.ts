@@ -14,6 +14,7 @@ import { Effect, Layer, Redacted, Result } from "effect"
 import Pusher from "pusher"
 import nacl from "tweetnacl"
 import { Crypto, SockudoConfig } from "../src/index.ts"
+import * as SockudoTest from "../src/testing/index.ts"
 import * as G from "./support/generators.ts"
 import { layer, requests, sockudo } from "./support/harness.ts"
 
@@ -200,6 +201,36 @@ describe("channel authorization of private-encrypted- channels", () => {
         assert.isNull(naclOpen(channelKey(master, "private-encrypted-one"), batch[2]!.data))
       })
       yield* Effect.provide(run, layer(undefined, { encryptionMasterKeyBase64: Redacted.make(b64(master)) }))
+    })
+  )
+
+  it.effect("trigger to several channels seals once per encrypted channel, each under its own key, in one batch", () =>
+    Effect.gen(function* () {
+      const master = CASES[2]!.masterKey
+      const run = Effect.gen(function* () {
+        const s = yield* sockudo
+        yield* s.trigger(["private-encrypted-one", "plain", "private-encrypted-two", "other"], "e", { a: 1 })
+        const sent = yield* requests
+        assert.strictEqual(sent.length, 1)
+        assert.strictEqual(sent[0]!.path, "/apps/app-id/batch_events")
+        const batch = (sent[0]!.json as { batch: Array<{ channel?: string; channels?: Array<string>; data: string }> })
+          .batch
+        assert.deepStrictEqual(
+          batch.map((item) => item.channel ?? item.channels),
+          ["private-encrypted-one", "private-encrypted-two", ["plain", "other"]]
+        )
+        for (const [i, channel] of ["private-encrypted-one", "private-encrypted-two"].entries()) {
+          const opened = naclOpen(channelKey(master, channel), batch[i]!.data)
+          assert.strictEqual(new TextDecoder().decode(opened!), '{"a":1}')
+        }
+        // Keys are per channel: the first channel's key does not open the second item.
+        assert.isNull(naclOpen(channelKey(master, "private-encrypted-one"), batch[1]!.data))
+        assert.strictEqual(batch[2]!.data, '{"a":1}')
+      })
+      yield* Effect.provide(
+        run,
+        layer(() => SockudoTest.json(200, {}), { encryptionMasterKeyBase64: Redacted.make(b64(master)) })
+      )
     })
   )
 })

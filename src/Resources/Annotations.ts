@@ -43,8 +43,11 @@ export type AnnotationType = `${string}:${Summarizer}.v1`
  * @since 0.1.0
  */
 export interface PublishOptions {
+  /** The annotation type, `<namespace>:<summarizer>.v1` (`reactions:distinct.v1`); it decides which fields are needed. */
   readonly type: AnnotationType
+  /** The annotation's name (the reaction, the flag...); required by `distinct`, `unique` and `multiple`. */
   readonly name?: string | undefined
+  /** Who annotates; required by `flag`, `distinct` and `unique` unless `socketId` gives a signed-in user. */
   readonly clientId?: string | undefined
   /** Publish as this Protocol V2 connection (it needs the annotation-publish capability). */
   readonly socketId?: string | undefined
@@ -55,6 +58,7 @@ export interface PublishOptions {
    * read one); leave it out against that server.
    */
   readonly data?: unknown
+  /** The encoding of `data`, passed through to subscribers. */
   readonly encoding?: string | undefined
 }
 
@@ -206,7 +210,14 @@ export const make = Effect.gen(function* () {
    * sending.
    *
    * ```ts
-   * yield* sockudo.annotations.publish("chat", serial, { type: "reactions:distinct.v1", name: "👍", clientId: "u1" })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const like = (serial: string) =>
+   *   Effect.gen(function* () {
+   *     const sockudo = yield* Sockudo.Sockudo
+   *     yield* sockudo.annotations.publish("chat", serial, { type: "reactions:distinct.v1", name: "👍", clientId: "u1" })
+   *   })
    * ```
    */
   const publish = Effect.fn("Sockudo.annotations.publish")(function* (
@@ -319,10 +330,6 @@ export const make = Effect.gen(function* () {
       page(channel, serial, { ...options, fromSerial }, Pagination.advancing(paging, decodePage, fromSerial))
     )
 
-  /**
-   * Deletes an annotation (by the serial `publish` returned). Retried like a read: deleting an
-   * annotation twice is answered with the same serials.
-   */
   const deleteAnnotation = Effect.fn("Sockudo.annotations.delete")(function* (
     channel: string,
     serial: string,
@@ -349,7 +356,16 @@ export const make = Effect.gen(function* () {
     })
   })
 
-  return { publish, list, stream, delete: deleteAnnotation } as const
+  return {
+    publish,
+    list,
+    stream,
+    /**
+     * Deletes an annotation (by the serial `publish` returned). Retried like a read: deleting an
+     * annotation twice is answered with the same serials.
+     */
+    delete: deleteAnnotation
+  } as const
 })
 
 /**

@@ -31,6 +31,7 @@ export type ChannelInfo = "user_count" | "subscription_count" | "cache"
 export interface ListOptions {
   /** Only channels whose name starts with this (`"presence-"` is required for `user_count`). */
   readonly filterByPrefix?: string | undefined
+  /** Counts to include per channel: `user_count` (with a `presence-` prefix) and `subscription_count`. */
   readonly info?: ReadonlyArray<ListInfo> | undefined
 }
 
@@ -38,6 +39,7 @@ export interface ListOptions {
  * @since 0.1.0
  */
 export interface GetOptions {
+  /** What to include: `subscription_count`, `user_count` (presence channels), `cache` (cache channels). */
   readonly info?: ReadonlyArray<ChannelInfo> | undefined
 }
 
@@ -140,6 +142,7 @@ export const make = Effect.gen(function* () {
   const config = yield* SockudoConfig
   const http = yield* Http
 
+  /** The occupied channels, optionally filtered by prefix, with the requested counts. */
   const list = Effect.fn("Sockudo.channels.list")(function* (
     options?: ListOptions
   ): Effect.fn.Return<ChannelList, SockudoValidationError | SockudoRequestError> {
@@ -165,6 +168,7 @@ export const make = Effect.gen(function* () {
     })
   })
 
+  /** One channel's state: whether it is occupied, and the requested counts. */
   const get = Effect.fn("Sockudo.channels.get")(function* (
     channel: string,
     options?: GetOptions
@@ -185,6 +189,7 @@ export const make = Effect.gen(function* () {
     return yield* http.request({ operation: "channels.get", method: "GET", path, query, decode: decodeState })
   })
 
+  /** The users subscribed to a `presence-` channel. */
   const users = Effect.fn("Sockudo.channels.users")(function* (
     channel: string
   ): Effect.fn.Return<ChannelUsers, SockudoValidationError | SockudoRequestError> {

@@ -24,14 +24,18 @@ export interface MessageExtras {
   readonly headers?: Readonly<Record<string, string | number | boolean>> | undefined
   /** Skip history, the recovery buffer and versioning. */
   readonly ephemeral?: boolean | undefined
+  /** Whether the publishing connection gets the message back; overrides the connection's echo setting. */
   readonly echo?: boolean | undefined
   /** Message-level dedupe key (only effective when connection recovery is off). */
   readonly idempotencyKey?: string | undefined
   /** A push notification payload sent to the channel's push subscribers. */
   readonly push?: Readonly<Record<string, unknown>> | undefined
+  /** AI Transport metadata: string maps under `transport` and `codec`. */
   readonly ai?:
     | {
+        /** Transport fields of the AI Transport convention (such as `status`). */
         readonly transport?: Readonly<Record<string, string>> | undefined
+        /** Codec fields of the AI Transport convention. */
         readonly codec?: Readonly<Record<string, string>> | undefined
       }
     | undefined
@@ -49,6 +53,7 @@ export interface EventOptions {
   readonly info?: ReadonlyArray<PublishInfo> | undefined
   /** Client-chosen message identity; also the message-level dedupe key. */
   readonly messageId?: string | undefined
+  /** V2 extras delivered with the message (headers, ephemeral, push...). */
   readonly extras?: MessageExtras | undefined
   /** Tag metadata for server-side filtering. */
   readonly tags?: Readonly<Record<string, string>> | undefined
@@ -72,8 +77,11 @@ export interface TriggerOptions extends EventOptions {
  * @since 0.1.0
  */
 export interface BatchEvent extends EventOptions {
+  /** The channel of this event (one per batch item). */
   readonly channel: string
+  /** The event name. */
   readonly name: string
+  /** The event data: a string is sent as is, anything else as its JSON. */
   readonly data: unknown
   /** This item's own dedupe key (shares the server's key space with `trigger` keys). */
   readonly idempotencyKey?: string | undefined
@@ -137,7 +145,7 @@ export const BatchResponse = Schema.Struct({
 export interface TriggerResult {
   /** The idempotency key that was sent, if any: the same on every retry. */
   readonly idempotencyKey: string | undefined
-  /** Per-channel receipts; empty unless `info` or `messageId` was given (or the channel is versioned). */
+  /** Per-channel receipts; empty unless `info` (even `[]`) or `messageId` was given, also on a versioned channel. */
   readonly channels: Readonly<Record<string, ChannelReceipt>>
 }
 
@@ -147,6 +155,7 @@ export interface TriggerResult {
  * @since 0.1.0
  */
 export interface BatchResult {
+  /** The batch's idempotency key that was sent, if any: the same on every retry. */
   readonly idempotencyKey: string | undefined
   /**
    * One receipt per event, in order, for the event's channel (its first, when it has several):

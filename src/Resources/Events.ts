@@ -482,8 +482,15 @@ export const make = Effect.gen(function* () {
    * some are `private-encrypted-` is sealed once per encrypted channel and sent as one batch.
    *
    * ```ts
-   * const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
-   *   socketId: "123.456", info: ["subscription_count"]
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const publish = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   const receipt = yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, {
+   *     socketId: "123.456", info: ["subscription_count"]
+   *   })
+   *   return receipt.channels.orders?.subscription_count
    * })
    * ```
    */

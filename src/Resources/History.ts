@@ -37,9 +37,11 @@ export interface RangeOptions {
   readonly direction?: Pagination.Direction | undefined
   /** Inclusive serial bounds. */
   readonly startSerial?: number | undefined
+  /** Inclusive upper serial bound. */
   readonly endSerial?: number | undefined
   /** Inclusive bounds on publish time, Unix milliseconds. */
   readonly startTimeMs?: number | undefined
+  /** Inclusive upper bound on publish time, Unix milliseconds. */
   readonly endTimeMs?: number | undefined
 }
 
@@ -124,6 +126,7 @@ export const channelPath = (
 export interface ResetOptions {
   /** Why, for the audit trail; must not be blank. */
   readonly reason: string
+  /** Who asked, for the audit trail. */
   readonly requestedBy?: string | undefined
 }
 
@@ -134,7 +137,13 @@ export interface ResetOptions {
  */
 export type PurgeMode = "all" | "before_serial" | "before_time_ms"
 
-interface PurgeBase extends ResetOptions {
+/**
+ * What every purge takes: a mode, and the reason of a reset.
+ *
+ * @since 0.1.0
+ */
+export interface PurgeBase extends ResetOptions {
+  /** Which rows go. */
   readonly mode: PurgeMode
 }
 
@@ -143,27 +152,40 @@ interface PurgeBase extends ResetOptions {
  * exactly with `before_time_ms`, neither with `all`. The stream id is kept.
  *
  * ```ts
- * sockudo.history.purge("orders", { mode: "before_serial", beforeSerial: 1200, reason: "GDPR request 42" })
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ *
+ * const purge = Effect.gen(function* () {
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   return yield* sockudo.history.purge("orders", { mode: "before_serial", beforeSerial: 1200, reason: "GDPR request 42" })
+ * })
  * ```
  *
  * @since 0.1.0
  */
 export type PurgeOptions =
   | (PurgeBase & {
+      /** Purge every row. */
       readonly mode: "all"
+      /** Not with `all`. */
       readonly beforeSerial?: undefined
+      /** Not with `all`. */
       readonly beforeTimeMs?: undefined
     })
   | (PurgeBase & {
+      /** Purge the rows below a serial. */
       readonly mode: "before_serial"
       /** Purge rows with a serial below this one. */
       readonly beforeSerial: number
+      /** Not with `before_serial`. */
       readonly beforeTimeMs?: undefined
     })
   | (PurgeBase & {
+      /** Purge the rows published before a time. */
       readonly mode: "before_time_ms"
       /** Purge rows published before this Unix millisecond. */
       readonly beforeTimeMs: number
+      /** Not with `before_time_ms`. */
       readonly beforeSerial?: undefined
     })
 
@@ -266,8 +288,15 @@ export const make = Effect.gen(function* () {
    * One page of a channel's history.
    *
    * ```ts
-   * const page = yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first" })
-   * if (page.has_more) yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first", cursor: page.next_cursor! })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const firstTwoPages = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   const page = yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first" })
+   *   if (!page.has_more || page.next_cursor === null) return [page]
+   *   return [page, yield* sockudo.history.list("orders", { limit: 50, direction: "oldest_first", cursor: page.next_cursor })]
+   * })
    * ```
    */
   const list = (
@@ -280,7 +309,13 @@ export const make = Effect.gen(function* () {
    * it, so `Stream.take(n)` reads no more pages than hold `n` items.
    *
    * ```ts
-   * const recent = yield* sockudo.history.stream("orders").pipe(Stream.take(20), Stream.runCollect)
+   * import { Effect, Stream } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const first20 = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.history.stream("orders").pipe(Stream.take(20), Stream.runCollect)
+   * })
    * ```
    */
   const stream = (

@@ -44,6 +44,7 @@ export interface MutationOptions {
   readonly clientId?: string | undefined
   /** Act as this connection, with its capabilities and signed-in identity, instead of as the app. */
   readonly socketId?: string | undefined
+  /** A description recorded on the version (`version.description`). */
   readonly description?: string | undefined
   /**
    * Any JSON, recorded on the version. Sockudo 5.0.1 refuses every value with a 422 (its body
@@ -61,8 +62,11 @@ export interface MutationOptions {
  * @since 0.1.0
  */
 export interface UpdateOptions extends MutationOptions {
+  /** A new event name. */
   readonly name?: string | undefined
+  /** New data: a string is stored as is, anything else as its JSON. */
   readonly data?: unknown
+  /** New extras, replacing the message's. */
   readonly extras?: MessageExtras | undefined
   /** Fields to set to null; a field cannot be both replaced and cleared. */
   readonly clearFields?: ReadonlyArray<ClearField> | undefined
@@ -74,8 +78,11 @@ export interface UpdateOptions extends MutationOptions {
  * @since 0.1.0
  */
 export interface DeleteOptions extends MutationOptions {
+  /** Data of the delete version (a tombstone, a reason...). */
   readonly data?: unknown
+  /** Extras of the delete version. */
   readonly extras?: MessageExtras | undefined
+  /** Fields to set to null in the delete version. */
   readonly clearFields?: ReadonlyArray<ClearField> | undefined
 }
 

@@ -155,5 +155,6 @@ export interface MutationResponse extends Schema.Schema.Type<typeof MutationResp
  * @since 0.1.0
  */
 export interface MutationResult extends MutationResponse {
+  /** The `op_id` that was sent, if any: the same on every retry. */
   readonly opId: string | undefined
 }

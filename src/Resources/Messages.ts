@@ -106,6 +106,7 @@ export const make = Effect.gen(function* () {
   const encryption = yield* Encryption
   const limits = config.limits
 
+  /** The latest version of a message. */
   const get = Effect.fn("Sockudo.messages.get")(function* (
     channel: string,
     serial: string
@@ -271,8 +272,15 @@ export const make = Effect.gen(function* () {
    * Replaces fields of a message (a shallow mix-in: omitted fields are kept).
    *
    * ```ts
-   * const r = yield* sockudo.messages.update("chat", serial, { data: { text: "edited" }, opId: "edit-1" })
-   * r.status // "applied", or "duplicate" when edit-1 was already applied
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const edit = (serial: string) =>
+   *   Effect.gen(function* () {
+   *     const sockudo = yield* Sockudo.Sockudo
+   *     const r = yield* sockudo.messages.update("chat", serial, { data: { text: "edited" }, opId: "edit-1" })
+   *     return r.status // "applied", or "duplicate" when edit-1 was already applied
+   *   })
    * ```
    */
   const update = (
@@ -304,10 +312,6 @@ export const make = Effect.gen(function* () {
         : prepareMutation("update", channel, serial, patch.success, options)
     })
 
-  /**
-   * Marks a message deleted (a new version with action `delete`); data and extras are kept
-   * unless replaced or cleared.
-   */
   const deleteMessage = (
     channel: string,
     serial: string,
@@ -353,7 +357,18 @@ export const make = Effect.gen(function* () {
       return prepareMutation("append", channel, serial, wire, options)
     })
 
-  return { get, versions, versionsStream, update, delete: deleteMessage, append } as const
+  return {
+    get,
+    versions,
+    versionsStream,
+    update,
+    /**
+     * Marks a message deleted (a new version with action `delete`); data and extras are kept
+     * unless replaced or cleared.
+     */
+    delete: deleteMessage,
+    append
+  } as const
 })
 
 /**

@@ -19,8 +19,11 @@ import type { Decoder } from "../Http.ts"
  * @since 0.1.0
  */
 export interface Paging<P, A> {
+  /** The items of a page. */
   readonly items: (page: P) => ReadonlyArray<A>
+  /** Whether the server has a page after this one. */
   readonly hasMore: (page: P) => boolean
+  /** The cursor of the next page, if any. */
   readonly next: (page: P) => string | null | undefined
 }
 
@@ -32,8 +35,11 @@ export interface Paging<P, A> {
  */
 export const cursorPaging = <
   P extends {
+    /** The page's items. */
     readonly items: ReadonlyArray<unknown>
+    /** Whether another page follows. */
     readonly has_more: boolean
+    /** The next page's cursor. */
     readonly next_cursor?: string | null | undefined
   }
 >(): Paging<P, P["items"][number]> => ({

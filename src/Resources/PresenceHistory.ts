@@ -177,6 +177,7 @@ export interface PresenceResetResult extends Schema.Schema.Type<typeof PresenceR
  * @since 0.1.0
  */
 export interface SnapshotOptions {
+  /** The membership at this serial (inclusive). */
   readonly atSerial?: number | undefined
   /** Unix milliseconds. */
   readonly atTimeMs?: number | undefined
@@ -310,7 +311,13 @@ export const make = Effect.gen(function* () {
    * The members of a presence channel at a serial or a time (inclusive), or now.
    *
    * ```ts
-   * const then = yield* sockudo.presenceHistory.snapshot("presence-room", { atTimeMs: Date.parse("2026-01-01") })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const membersOnNewYear = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.presenceHistory.snapshot("presence-room", { atTimeMs: Date.parse("2026-01-01") })
+   * })
    * ```
    */
   const snapshot = Effect.fn("Sockudo.presenceHistory.snapshot")(function* (

@@ -22,6 +22,7 @@ export interface RevokeOptions {
   readonly clientId?: string | undefined
   /** Unix seconds at which the revocation may be forgotten (normally the token's own expiry). */
   readonly expiresAt?: number | undefined
+  /** How long the revocation is kept, in seconds; wins over `expiresAt`. */
   readonly ttlSeconds?: number | undefined
   /** Default `"revoked"` (server side). */
   readonly reason?: string | undefined
@@ -58,7 +59,13 @@ export const make = Effect.gen(function* () {
    * like a read: revoking twice is harmless.
    *
    * ```ts
-   * yield* sockudo.revocations.revoke({ clientId: "u1", ttlSeconds: 3600, reason: "account locked" })
+   * import { Effect } from "effect"
+   * import { Sockudo } from "effect-sockudo"
+   *
+   * const lockOut = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.revocations.revoke({ clientId: "u1", ttlSeconds: 3600, reason: "account locked" })
+   * })
    * ```
    */
   const revoke = Effect.fn("Sockudo.revocations.revoke")(function* (

@@ -4,17 +4,28 @@
  * `layer` provides the `Sockudo` service over a mock `HttpClient` that records every request
  * (method, URL, headers, body) and answers from a handler you give. Nothing touches the network.
  *
- * ```ts
- * import { SockudoTest } from "effect-sockudo/testing"
+ * ```ts test
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ * import * as SockudoTest from "effect-sockudo/testing"
+ *
+ * // your code, using Sockudo
+ * const placeOrder = (id: string) =>
+ *   Effect.gen(function* () {
+ *     const sockudo = yield* Sockudo.Sockudo
+ *     yield* sockudo.trigger("orders", "order.created", { id })
+ *   })
  *
  * it.effect("publishes the order", () =>
  *   Effect.gen(function* () {
- *     yield* placeOrder("ord_1")                                   // your code, using Sockudo
+ *     yield* placeOrder("ord_1")
  *     const recorder = yield* SockudoTest.RequestRecorder
  *     expect(recorder.requests[0]!.json).toMatchObject({ name: "order.created" })
  *   }).pipe(Effect.provide(SockudoTest.layer({ handler: () => SockudoTest.json(200, { ok: true }) }))))
  * ```
  *
+ * @module effect-sockudo/testing
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -34,7 +45,9 @@ import * as SockudoConfig from "../SockudoConfig.ts"
  * @since 0.1.0
  */
 export interface RecordedRequest {
+  /** The HTTP method. */
   readonly method: string
+  /** The full URL, as sent. */
   readonly url: URL
   /** The raw path, percent-encoding preserved. */
   readonly path: string
@@ -57,12 +70,21 @@ export interface RecordedRequest {
  */
 export type Reply =
   | {
+      /** An HTTP answer. */
       readonly _tag: "Reply"
+      /** The status. */
       readonly status: number
+      /** The body. */
       readonly body: string
+      /** The response headers. */
       readonly headers: Readonly<Record<string, string>>
     }
-  | { readonly _tag: "TransportFailure"; readonly message: string }
+  | {
+      /** No answer: the request fails with a transport error. */
+      readonly _tag: "TransportFailure"
+      /** The transport error's description. */
+      readonly message: string
+    }
 
 /**
  * A JSON answer.
@@ -107,9 +129,13 @@ export type Handler = (request: RecordedRequest) => Reply | Effect.Effect<Reply>
  *
  * @since 0.1.0
  */
-export class RequestRecorder extends Context.Service<RequestRecorder, { readonly requests: Array<RecordedRequest> }>()(
-  "effect-sockudo/testing/RequestRecorder"
-) {}
+export class RequestRecorder extends Context.Service<
+  RequestRecorder,
+  {
+    /** Every request so far, oldest first. */
+    readonly requests: Array<RecordedRequest>
+  }
+>()("effect-sockudo/testing/RequestRecorder") {}
 
 /**
  * The default handler: `{"ok":true}` for every request, as Sockudo answers a publish.
@@ -214,7 +240,12 @@ export const testOptions: SockudoConfig.Options = {
  * @since 0.1.0
  */
 export const layer = (
-  options: { readonly handler?: Handler | undefined; readonly config?: Partial<SockudoConfig.Options> | undefined } = {}
+  options: {
+    /** Answers each request (default {@link okHandler}). */
+    readonly handler?: Handler | undefined
+    /** Configuration over {@link testOptions}. */
+    readonly config?: Partial<SockudoConfig.Options> | undefined
+  } = {}
 ): Layer.Layer<Sockudo.Sockudo | SockudoConfig.SockudoConfig | RequestRecorder, SockudoConfigError> =>
   Sockudo.layer.pipe(
     Layer.provideMerge(SockudoConfig.layer({ ...testOptions, ...options.config })),

@@ -1,30 +1,15 @@
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import { runProcess } from "../support/process.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 
 /** Runs `node examples/demo.ts` as `npm run demo` does, without any SOCKUDO_* settings. */
-const runDemo = () =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {}
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SOCKUDO_")) env[k] = v
-    const child = spawn(process.execPath, ["examples/demo.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8")
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8")
-    })
-    const timer = setTimeout(() => child.kill("SIGKILL"), 25_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+const runDemo = () => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SOCKUDO_")) env[k] = v
+  return runProcess(process.execPath, ["examples/demo.ts"], { cwd: root, env, timeoutMs: 25_000 })
+}
 
 describe("npm run demo", () => {
   it("tours the SDK against the emulator on a loopback port and exits 0", { timeout: 30_000 }, async () => {

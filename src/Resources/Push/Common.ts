@@ -75,9 +75,11 @@ export const PushPage = <S extends Schema.Constraint>(item: S) =>
   Schema.Struct({ items: Schema.Array(item), next_cursor: Schema.NullOr(Schema.String), has_more: Schema.Boolean })
 /** @since 0.1.0 */
 export interface PushPage<A> {
+  /** The items of this page. */
   readonly items: ReadonlyArray<A>
   /** Pass as `cursor` to read the next page; `null` on the last one. */
   readonly next_cursor: string | null
+  /** Whether the server has a page after this one. */
   readonly has_more: boolean
 }
 
@@ -100,6 +102,7 @@ export interface PageOptions {
  * @since 0.1.0
  */
 export interface DeviceAccess {
+  /** The device's identity token, as `devices.activate` returned it; without it the call acts as admin. */
   readonly deviceIdentityToken?: string | Redacted.Redacted<string> | undefined
 }
 

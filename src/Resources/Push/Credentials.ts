@@ -83,7 +83,14 @@ export const make = ({ http, list }: PushContext) => {
      * Stores a provider credential (a new `version` rotates it).
      *
      * ```ts
-     * yield* sockudo.push.credentials.put({ provider: "webPush", publicKey, privateKey })
+     * import { Effect } from "effect"
+     * import { Sockudo } from "effect-sockudo"
+     *
+     * const storeVapidKeys = (publicKey: string, privateKey: string) =>
+     *   Effect.gen(function* () {
+     *     const sockudo = yield* Sockudo.Sockudo
+     *     return yield* sockudo.push.credentials.put({ provider: "webPush", publicKey, privateKey })
+     *   })
      * ```
      */
     put: Effect.fn("Sockudo.push.credentials.put")(function* (

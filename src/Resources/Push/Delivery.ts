@@ -128,6 +128,7 @@ export interface DeliveryEvent extends Schema.Schema.Type<typeof DeliveryEvent> 
  * @since 0.1.0
  */
 export interface DeadLetterListOptions extends PageOptions {
+  /** Only entries of this provider. */
   readonly provider?: Exclude<PushProvider, "realtime"> | undefined
   /** Only entries at or after this time (Unix ms). */
   readonly sinceMs?: number | undefined

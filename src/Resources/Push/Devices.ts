@@ -190,7 +190,10 @@ export const make = ({ http, appId, list }: PushContext) => {
      */
     activate: Effect.fn("Sockudo.push.devices.activate")(function* (
       device: DeviceRegistration,
-      options?: { readonly rotateDeviceIdentityToken?: boolean | undefined }
+      options?: {
+        /** Issue a new identity token, which also makes the call safe to retry. */
+        readonly rotateDeviceIdentityToken?: boolean | undefined
+      }
     ): Effect.fn.Return<DeviceRegistrationResult, PushError> {
       const operation = "push.devices.activate"
       const checked = yield* Effect.fromResult(checkDevice(operation, "device", device))
@@ -208,7 +211,10 @@ export const make = ({ http, appId, list }: PushContext) => {
     /** Updates an existing device on its own behalf (`push-subscribe` with its identity token). */
     update: Effect.fn("Sockudo.push.devices.update")(function* (
       device: DeviceRegistration,
-      access: { readonly deviceIdentityToken: string | Redacted.Redacted<string> }
+      access: {
+        /** The device's identity token, as `activate` returned it. */
+        readonly deviceIdentityToken: string | Redacted.Redacted<string>
+      }
     ): Effect.fn.Return<DeviceRegistrationResult, PushError> {
       const operation = "push.devices.update"
       const checked = yield* Effect.fromResult(checkDevice(operation, "device", device))

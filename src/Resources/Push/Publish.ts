@@ -48,13 +48,21 @@ export type PublishTarget = typeof PublishTarget.Type
  * @since 0.1.0
  */
 export const target = {
+  /** One registered device, by its id. */
   device: (deviceId: string): PublishTarget => ({ type: "device", device_id: deviceId }),
+  /** Every device of a client (a user). */
   client: (clientId: string): PublishTarget => ({ type: "client", client_id: clientId }),
+  /** The devices subscribed to a channel. */
   channel: (channel: string): PublishTarget => ({ type: "channel", channel }),
+  /** `{ type: "registeredTopic", topic }` (Sockudo 5.0.1 accepts it and plans no delivery for it). */
   registeredTopic: (topic: string): PublishTarget => ({ type: "registeredTopic", topic }),
+  /** `{ type: "userTopic", topic }` (Sockudo 5.0.1 accepts it and plans no delivery for it). */
   userTopic: (topic: string): PublishTarget => ({ type: "userTopic", topic }),
+  /** One device given by its provider address (token, endpoint...). */
   recipient: (recipient: PushRecipient): PublishTarget => ({ type: "recipient", recipient }),
+  /** A topic the provider itself keeps (such as an FCM topic). */
   providerTopic: (provider: PushProvider, topic: string): PublishTarget => ({ type: "providerTopic", provider, topic }),
+  /** A condition the provider evaluates (such as an FCM topic condition). */
   providerCondition: (provider: PushProvider, condition: string): PublishTarget => ({
     type: "providerCondition",
     provider,
@@ -274,9 +282,15 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
    * which the server dedupes.
    *
    * ```ts
-   * const accepted = yield* sockudo.push.publish({
-   *   recipients: [Push.target.client("user-1")],
-   *   payload: { title: "Order shipped", body: "ord_1 is on its way" }
+   * import { Effect } from "effect"
+   * import { Push, Sockudo } from "effect-sockudo"
+   *
+   * const notify = Effect.gen(function* () {
+   *   const sockudo = yield* Sockudo.Sockudo
+   *   return yield* sockudo.push.publish({
+   *     recipients: [Push.target.client("user-1")],
+   *     payload: { title: "Order shipped", body: "ord_1 is on its way" }
+   *   })
    * })
    * ```
    */
@@ -311,7 +325,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
   /**
    * Deletes the server's scheduler job of that id (`DELETE /push/scheduled/{jobId}`, 204 whether
    * or not there was one). Sockudo 5.0.1 creates no such job for a publish sent over HTTP, even
-   * with `notBeforeMs`: this does not stop a publish from {@link schedule}, which is delivered at
+   * with `notBeforeMs`: this does not stop a publish from `push.schedule`, which is delivered at
    * its time. To keep a delayed notification from being delivered late, give it `expiresAtMs`.
    */
   const cancelScheduled = Effect.fn("Sockudo.push.cancelScheduled")(function* (

@@ -65,6 +65,7 @@ export interface DeletedSubscriptions extends Schema.Schema.Type<typeof DeletedS
  * @since 0.1.0
  */
 export interface SubscriptionListOptions extends PageOptions, DeviceAccess {
+  /** Only this channel's subscriptions. */
   readonly channel?: string | undefined
   /** Required with `deviceIdentityToken`. */
   readonly deviceId?: string | undefined
@@ -76,8 +77,18 @@ export interface SubscriptionListOptions extends PageOptions, DeviceAccess {
  * @since 0.1.0
  */
 export type SubscriptionSelector =
-  | { readonly channel: string; readonly deviceId?: undefined }
-  | { readonly deviceId: string; readonly channel?: undefined }
+  | {
+      /** Every subscription of this channel. */
+      readonly channel: string
+      /** Not with `channel`. */
+      readonly deviceId?: undefined
+    }
+  | {
+      /** Every subscription of this device. */
+      readonly deviceId: string
+      /** Not with `deviceId`. */
+      readonly channel?: undefined
+    }
 
 const checkSubscription = validator(NewChannelSubscription)
 const decodeSubscription = schemaDecoder(ChannelSubscription)

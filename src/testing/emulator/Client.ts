@@ -5,10 +5,18 @@
  * read what arrived, disconnect.
  *
  * ```ts
- * const c = yield* emulator.connect({ user: { id: "u1" } })
- * yield* c.subscribe("presence-room", yield* sockudo.authorizeChannel(c.socketId, "presence-room", { user_id: "u1" }))
- * yield* c.subscribe("private-orders")          // no auth given: the emulator signs it
- * const events = yield* c.events("presence-room")
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
+ * import { Emulator } from "effect-sockudo/testing"
+ *
+ * const scenario = Effect.gen(function* () {
+ *   const emulator = yield* Emulator.Emulator
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   const c = yield* emulator.connect({ user: { id: "u1" } })
+ *   yield* c.subscribe("presence-room", yield* sockudo.authorizeChannel(c.socketId, "presence-room", { user_id: "u1" }))
+ *   yield* c.subscribe("private-orders") // no auth given: the emulator signs it
+ *   return yield* c.events("presence-room")
+ * }).pipe(Effect.scoped, Effect.provide(Emulator.layerTest()))
  * ```
  *
  * @since 0.1.0
@@ -27,7 +35,9 @@ import * as Names from "./Names.ts"
  * @since 0.1.0
  */
 export class EmulatorClientError extends Data.TaggedError("EmulatorClientError")<{
+  /** What the client tried (`"subscribe"`, `"signin"`...). */
   readonly operation: string
+  /** Why the server refused it. */
   readonly message: string
 }> {}
 
@@ -51,7 +61,14 @@ export interface ConnectOptions {
    * revoked identity, or over Protocol V1, the connection is closed at once (4009), as the
    * server closes it.
    */
-  readonly token?: { readonly jti?: string | undefined; readonly clientId?: string | undefined } | undefined
+  readonly token?:
+    | {
+        /** The token's id, what `revocations.revoke({ jti })` names. */
+        readonly jti?: string | undefined
+        /** The token's client, also the connection's user; `revocations.revoke({ clientId })` names it. */
+        readonly clientId?: string | undefined
+      }
+    | undefined
   /**
    * Called after each frame the connection receives and once it is closed (read `received` and
    * `closed` then), for a transport that forwards frames as they arrive. It runs inside the
@@ -68,9 +85,19 @@ export interface ConnectOptions {
  * @since 0.1.0
  */
 export interface SubscribeOptions {
+  /** The `auth` your server's `authorizeChannel` returned. */
   readonly auth?: string | undefined
+  /** Its `channel_data`, for presence channels. */
   readonly channel_data?: string | undefined
-  readonly member?: { readonly user_id: string; readonly user_info?: unknown } | undefined
+  /** The presence member when the emulator signs the subscription itself. */
+  readonly member?:
+    | {
+        /** The member's id. */
+        readonly user_id: string
+        /** The member's info. */
+        readonly user_info?: unknown
+      }
+    | undefined
 }
 
 /**
@@ -79,14 +106,20 @@ export interface SubscribeOptions {
  * @since 0.1.0
  */
 export interface Connection {
+  /** The connection's socket id, as a client sends it to `authorizeChannel`. */
   readonly socketId: string
+  /** The app the connection belongs to. */
   readonly appId: string
   /** `pusher:signin` with the `{ auth, user_data }` the SDK's `authenticateUser` returns. */
   readonly signin: (authentication: {
+    /** `<key>:<signature>`. */
     readonly auth: string
+    /** The signed user data JSON. */
     readonly user_data: string
   }) => Effect.Effect<void, EmulatorClientError>
+  /** Subscribes, checked as the server checks it; fails when the server refuses. */
   readonly subscribe: (channel: string, options?: SubscribeOptions) => Effect.Effect<void, EmulatorClientError>
+  /** Leaves a channel. */
   readonly unsubscribe: (channel: string) => Effect.Effect<void>
   /** Sends a client event (`client-...`) to the channel's other subscribers. */
   readonly trigger: (channel: string, event: string, data: unknown) => Effect.Effect<void, EmulatorClientError>
@@ -95,6 +128,7 @@ export interface Connection {
    * connection is a member of: its new `user_info`, told to the channel's V2 connections.
    */
   readonly presenceUpdate: (channel: string, userInfo: unknown) => Effect.Effect<void, EmulatorClientError>
+  /** Closes the connection as a client would. */
   readonly disconnect: Effect.Effect<void>
   /**
    * Every message received, protocol messages included (`pusher:...`, `pusher_internal:...`; on

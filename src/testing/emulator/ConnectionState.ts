@@ -15,7 +15,9 @@ import type { AppCredentials } from "./Verify.ts"
  * @since 0.1.0
  */
 export interface ReceivedMessage {
+  /** The event name (`order.created`, `pusher:subscription_succeeded`...). */
   readonly event: string
+  /** The channel, for channel events. */
   readonly channel?: string | undefined
   /** A string for events published over HTTP; what the sender sent for client events. */
   readonly data: unknown
@@ -31,7 +33,9 @@ export interface ReceivedMessage {
  * @since 0.1.0
  */
 export interface CloseInfo {
+  /** The WebSocket close code (`4009`...). */
   readonly code: number
+  /** The close reason. */
   readonly reason: string
 }
 
@@ -41,6 +45,7 @@ export interface CloseInfo {
  * @since 0.1.0
  */
 export interface SignedInUser {
+  /** The user's id. */
   readonly id: string
   readonly [field: string]: unknown
 }

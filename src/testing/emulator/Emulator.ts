@@ -4,7 +4,10 @@
  * fault injection. Served on a real loopback port (`layerServer`) or answered in-process by an
  * `HttpClient` (`layerHttpClient`), from the same handler.
  *
- * ```ts
+ * ```ts test
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Sockudo } from "effect-sockudo"
  * import { Emulator } from "effect-sockudo/testing"
  *
  * const TestLive = Emulator.layerTest({ features: { history: true, userAuthentication: true } })
@@ -54,7 +57,18 @@ import { makeStores } from "./stores/index.ts"
 import { EmulatorServer, inProcessBaseUrl, layerHttpClient } from "./Transports.ts"
 import * as Webhooks from "./Webhooks.ts"
 
-export type { Features, Limits, Store } from "./Api.ts"
+export type {
+  ApiRequest,
+  ApiResponse,
+  AppHandle,
+  Features,
+  Limits,
+  PresenceChange,
+  PublishedEvent,
+  PublishReceipt,
+  Route,
+  Store
+} from "./Api.ts"
 export { type Connection, type ConnectOptions, EmulatorClientError, type SubscribeOptions } from "./Client.ts"
 export type { CloseInfo, ReceivedMessage, SignedInUser } from "./ConnectionState.ts"
 export * from "./EmulatorService.ts"
@@ -246,7 +260,10 @@ export const layer = (options?: Options): Layer.Layer<Emulator> => Layer.effect(
  * @since 0.1.0
  */
 export const layerSockudoConfig = (
-  settings: SockudoConfig.Settings & { readonly app?: string | undefined } = {}
+  settings: SockudoConfig.Settings & {
+    /** The app's id (default: the emulator's first app). */
+    readonly app?: string | undefined
+  } = {}
 ): Layer.Layer<SockudoConfig.SockudoConfig, SockudoConfigError, Emulator> =>
   Layer.effect(
     SockudoConfig.SockudoConfig,
@@ -272,7 +289,10 @@ export const layerSockudoConfig = (
  * @since 0.1.0
  */
 export const layerTest = (
-  options: Options & { readonly sockudo?: SockudoConfig.Settings | undefined } = {}
+  options: Options & {
+    /** Settings of the SDK (retry, timeout, limits...); the app's credentials come from the emulator. */
+    readonly sockudo?: SockudoConfig.Settings | undefined
+  } = {}
 ): Layer.Layer<Emulator | Sockudo.Sockudo | SockudoConfig.SockudoConfig, SockudoConfigError> =>
   Sockudo.layer.pipe(
     Layer.provideMerge(layerSockudoConfig(options.sockudo)),

@@ -26,11 +26,15 @@ import type * as Webhooks from "./Webhooks.ts"
  * @since 0.1.0
  */
 export interface AppOptions extends AppCredentials {
+  /** This app's features, over the emulator's. */
   readonly features?: Partial<Features> | undefined
+  /** This app's limits, over the emulator's. */
   readonly limits?: Partial<Limits> | undefined
+  /** This app's idempotency settings, over the emulator's. */
   readonly idempotency?: IdempotencyOptions | undefined
   /** Channel namespaces (`chat:` in `chat:room-1`); channels in others are rejected. */
   readonly namespaces?: ReadonlyArray<Namespace> | undefined
+  /** Where this app's webhooks go. */
   readonly webhooks?: ReadonlyArray<Webhooks.WebhookTarget> | undefined
   /** Whether simulated clients may send client events. Default true. */
   readonly clientMessages?: boolean | undefined
@@ -49,8 +53,11 @@ export interface AppOptions extends AppCredentials {
  * @since 0.1.0
  */
 export interface IdempotencyOptions {
+  /** Honour idempotency keys. Default true. */
   readonly enabled?: boolean | undefined
+  /** How long a key's answer is kept. Default 120 seconds. */
   readonly ttl?: Duration.Input | undefined
+  /** The longest key accepted, in bytes. Default 128. */
   readonly maxKeyLength?: number | undefined
 }
 
@@ -66,9 +73,17 @@ export interface Options {
   readonly features?: Partial<Features> | undefined
   /** Limits of every app (default: the server's, section 4). */
   readonly limits?: Partial<Limits> | undefined
+  /** Idempotency settings of every app. */
   readonly idempotency?: IdempotencyOptions | undefined
   /** Rate limiting per client address, off by default (the server's default is 100 per 60 s). */
-  readonly rateLimit?: { readonly maxRequests: number; readonly window: Duration.Input } | undefined
+  readonly rateLimit?:
+    | {
+        /** Requests allowed per window. */
+        readonly maxRequests: number
+        /** The window's length. */
+        readonly window: Duration.Input
+      }
+    | undefined
   /** The body size limit. Default 10 MiB. */
   readonly requestLimitInMb?: number | undefined
   /** Webhook batching, off by default (the server's default is 50 ms, 100 events). */
@@ -143,8 +158,9 @@ export const defaultLimits: Limits = { maxChannelNameLength: 200, maxEventNameLe
  * @since 0.1.0
  */
 export interface Service {
+  /** The emulated apps' credentials, in order. */
   readonly apps: ReadonlyArray<AppCredentials>
-  /** The HTTP handler; a dropped connection answers {@link Router.dropped}. */
+  /** The HTTP handler of the API; a connection a fault drops answers a marker each transport turns into its failure. */
   readonly handler: Effect.Effect<
     HttpServerResponse.HttpServerResponse,
     never,
@@ -152,10 +168,14 @@ export interface Service {
   >
   /** Opens a simulated client connection. */
   readonly connect: (options?: Client.ConnectOptions) => Effect.Effect<Client.Connection, Client.EmulatorClientError>
+  /** Fault injection. */
   readonly faults: {
+    /** Adds a rule. Of the rules a request matches, the first status or drop applies, and every latency adds up. */
     readonly inject: (rule: Faults.FaultRule) => Effect.Effect<void>
+    /** Removes every rule. */
     readonly clear: Effect.Effect<void>
   }
+  /** The webhooks the apps sent. */
   readonly webhooks: {
     /** Every webhook body sent so far. */
     readonly deliveries: Effect.Effect<ReadonlyArray<Webhooks.WebhookDelivery>>

@@ -5,8 +5,14 @@
  * `times` times, with a `probability` drawn from Effect's `Random`.
  *
  * ```ts
- * yield* emulator.faults.inject({ route: "POST /events", times: 2, fault: Faults.status(503) })
- * yield* emulator.faults.inject({ route: "POST /events", probability: 0.1, fault: Faults.dropAfter })
+ * import { Effect } from "effect"
+ * import { Emulator, EmulatorFaults } from "effect-sockudo/testing"
+ *
+ * const flaky = Effect.gen(function* () {
+ *   const emulator = yield* Emulator.Emulator
+ *   yield* emulator.faults.inject({ route: "POST /events", times: 2, fault: EmulatorFaults.status(503) })
+ *   yield* emulator.faults.inject({ route: "POST /events", probability: 0.1, fault: EmulatorFaults.dropAfter })
+ * })
  * ```
  *
  * @since 0.1.0
@@ -22,10 +28,26 @@ import { type ApiResponse, apiError } from "./Api.ts"
  * @since 0.1.0
  */
 export type Fault =
-  | { readonly _tag: "Status"; readonly response: ApiResponse }
-  | { readonly _tag: "DropBefore" }
-  | { readonly _tag: "DropAfter" }
-  | { readonly _tag: "Latency"; readonly duration: Duration.Duration }
+  | {
+      /** Answer with an error status. */
+      readonly _tag: "Status"
+      /** The answer. */
+      readonly response: ApiResponse
+    }
+  | {
+      /** Drop the connection before the request is processed: nothing happened. */
+      readonly _tag: "DropBefore"
+    }
+  | {
+      /** Drop the connection after the request is processed: it happened, the answer is lost. */
+      readonly _tag: "DropAfter"
+    }
+  | {
+      /** Answer later. */
+      readonly _tag: "Latency"
+      /** How much later. */
+      readonly duration: Duration.Duration
+    }
 
 const codes: Readonly<Record<number, string>> = {
   400: "invalid_input",
@@ -98,9 +120,11 @@ export const latency = (duration: Duration.Input): Fault => ({
  * @since 0.1.0
  */
 export interface FaultTarget {
+  /** The HTTP method. */
   readonly method: string
   /** The route pattern below `/apps/:appId`, e.g. `/channels/:channelName`. */
   readonly route: string
+  /** The app of the request's path, if it names one. */
   readonly appId: string | undefined
 }
 
@@ -119,6 +143,7 @@ export interface FaultRule {
   readonly times?: number | undefined
   /** Apply to each selected request with this probability (default 1). */
   readonly probability?: number | undefined
+  /** What happens to the selected requests. */
   readonly fault: Fault
 }
 
@@ -128,7 +153,9 @@ export interface FaultRule {
  * @since 0.1.0
  */
 export interface Plan {
+  /** The delay before the answer: the sum of the matching latency rules. */
   readonly latency: Duration.Duration
+  /** The status or drop that applies, if any. */
   readonly fault: Exclude<Fault, { readonly _tag: "Latency" }> | undefined
 }
 
@@ -152,10 +179,12 @@ const selects = (rule: FaultRule, target: FaultTarget): boolean => {
 export class Faults {
   private rules: Array<LiveRule> = []
 
+  /** Adds a rule. */
   add(rule: FaultRule): void {
     this.rules.push({ rule, remaining: rule.times ?? Number.POSITIVE_INFINITY })
   }
 
+  /** Removes every rule. */
   clear(): void {
     this.rules = []
   }

@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 export interface Namespace {
+  /** The namespace's name, without the `:`. */
   readonly name: string
   /**
    * Allow `base#u1` channels that only the listed user may subscribe to. Default false. (Sockudo

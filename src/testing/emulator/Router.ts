@@ -40,6 +40,7 @@ export const dropped: HttpServerResponse.HttpServerResponse = HttpServerResponse
  * @since 0.1.0
  */
 export interface RequestLogEntry {
+  /** The HTTP method. */
   readonly method: string
   /** The raw path and query. */
   readonly url: string

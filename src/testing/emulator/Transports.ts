@@ -72,7 +72,12 @@ export const layerHttpClient: Layer.Layer<HttpClient.HttpClient, never, Emulator
  */
 export class EmulatorServer extends Context.Service<
   EmulatorServer,
-  { readonly baseUrl: string; readonly port: number }
+  {
+    /** `http://127.0.0.1:<port>`, the server's base URL without `/apps/...`. */
+    readonly baseUrl: string
+    /** The port it listens on. */
+    readonly port: number
+  }
 >()("effect-sockudo/testing/EmulatorServer") {}
 
 /**

@@ -18,8 +18,11 @@ import { type ApiResponse, apiError } from "./Api.ts"
  * @since 0.1.0
  */
 export interface AppCredentials {
+  /** The app's id. */
   readonly id: string
+  /** The app key. */
   readonly key: string
+  /** The app secret. */
   readonly secret: string
 }
 

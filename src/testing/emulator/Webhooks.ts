@@ -45,10 +45,14 @@ export interface WebhookTarget {
   readonly handler?: ((request: WebhookRequest) => Effect.Effect<number> | number) | undefined
   /** Event names this target receives (default: every event). */
   readonly eventTypes?: ReadonlyArray<string> | undefined
+  /** Only events of matching channels (every condition given must hold). */
   readonly filter?:
     | {
+        /** The channel name starts with this. */
         readonly channelPrefix?: string | undefined
+        /** The channel name ends with this. */
         readonly channelSuffix?: string | undefined
+        /** The channel name matches this. */
         readonly channelPattern?: RegExp | undefined
       }
     | undefined
@@ -62,7 +66,9 @@ export interface WebhookTarget {
  * @since 0.1.0
  */
 export interface Batching {
+  /** How long events wait for others to share their body. */
   readonly duration: Duration.Input
+  /** The most events one body carries. */
   readonly size: number
 }
 
@@ -72,10 +78,13 @@ export interface Batching {
  * @since 0.1.0
  */
 export interface WebhookDelivery extends WebhookRequest {
+  /** The app that sent it. */
   readonly appId: string
+  /** The target's URL (`undefined` for in-process and recording targets). */
   readonly url: string | undefined
   /** The receiver's last status; `undefined` when the last attempt failed without one. */
   readonly status: number | undefined
+  /** How many times it was sent. */
   readonly attempts: number
 }
 
