@@ -27,6 +27,8 @@
  * ```ts
  * import { Endpoints } from "effect-sockudo"
  *
+ * declare const userOf: (authorization: string | null) => { readonly id: string; readonly name: string } | undefined
+ *
  * const auth = Endpoints.channelAuthorization({
  *   authorize: ({ channelName, headers }) => {
  *     const user = userOf(headers.get("authorization"))
@@ -66,8 +68,18 @@ import type * as Webhook from "./Webhook.ts"
 export type EndpointBody =
   | string
   | Uint8Array
-  | { readonly _tag: "Parsed"; readonly value: unknown }
-  | { readonly _tag: "Unavailable"; readonly reason: "TooLarge" | "Consumed" }
+  | {
+      /** A body a framework already parsed. */
+      readonly _tag: "Parsed"
+      /** What the framework's parser made of it. */
+      readonly value: unknown
+    }
+  | {
+      /** No body to read. */
+      readonly _tag: "Unavailable"
+      /** Over `maxBodyBytes`, or already read by someone else. */
+      readonly reason: "TooLarge" | "Consumed"
+    }
 
 /**
  * A request as the endpoints read it. Headers as a Fetch `Headers`, Node's `IncomingHttpHeaders`
@@ -76,8 +88,11 @@ export type EndpointBody =
  * @since 0.1.0
  */
 export interface EndpointRequest {
+  /** The HTTP method; only `POST` is served. */
   readonly method: string
+  /** The request's headers. */
   readonly headers: Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  /** The body as the adapter has it. */
   readonly body: EndpointBody
 }
 
@@ -87,8 +102,11 @@ export interface EndpointRequest {
  * @since 0.1.0
  */
 export interface EndpointResponse {
+  /** The HTTP status. */
   readonly status: number
+  /** The response headers (`content-type` among them). */
   readonly headers: Readonly<Record<string, string>>
+  /** The response body, JSON. */
   readonly body: string
 }
 
@@ -98,11 +116,13 @@ export interface EndpointResponse {
  * @since 0.1.0
  */
 export interface Endpoint<R> {
+  /** Which of the three endpoints this is. */
   readonly kind: "channelAuthorization" | "userAuthentication" | "webhooks"
   /** The largest body accepted, in bytes; adapters stop reading past it and answer 413. */
   readonly maxBodyBytes: number
   /** Whether the endpoint needs the body byte for byte (webhooks), not a parsed form of it. */
   readonly needsRawBody: boolean
+  /** Answers one request; every outcome, malformed input and callback failures included, is a response. */
   readonly handle: (request: EndpointRequest) => Effect.Effect<EndpointResponse, never, R>
 }
 
@@ -122,7 +142,9 @@ export type Reply<A, R = never> = A | PromiseLike<A> | Effect.Effect<A, unknown,
  * @since 0.1.0
  */
 export interface Allow {
+  /** The decision. */
   readonly _tag: "Allow"
+  /** The presence member the authorization vouches for (`presence-` channels only). */
   readonly member?: Sockudo.PresenceMember | undefined
 }
 
@@ -132,7 +154,9 @@ export interface Allow {
  * @since 0.1.0
  */
 export interface SignIn {
+  /** The decision. */
   readonly _tag: "SignIn"
+  /** The user data signed for the client (`id` required). */
   readonly user: Sockudo.UserData
 }
 
@@ -142,7 +166,9 @@ export interface SignIn {
  * @since 0.1.0
  */
 export interface Deny {
+  /** The decision. */
   readonly _tag: "Deny"
+  /** Why, sent to the client as `{"error": reason}`. */
   readonly reason: string
 }
 
@@ -193,7 +219,9 @@ export const deny = (reason = "Forbidden"): Deny => ({ _tag: "Deny", reason })
  * @since 0.1.0
  */
 export interface ChannelAuthorizationRequest {
+  /** The client's connection (`socket_id`), already checked. */
   readonly socketId: string
+  /** The channel it asks to subscribe to (`channel_name`), already checked. */
   readonly channelName: string
   /** The body's other fields (pusher-js `channelAuthorization.params`), as sent. */
   readonly params: Readonly<Record<string, unknown>>
@@ -207,9 +235,11 @@ export interface ChannelAuthorizationRequest {
  * @since 0.1.0
  */
 export interface UserAuthenticationRequest {
+  /** The client's connection (`socket_id`), already checked. */
   readonly socketId: string
   /** The body's other fields (pusher-js `userAuthentication.params`), as sent. */
   readonly params: Readonly<Record<string, unknown>>
+  /** The request's headers (cookies, `Authorization`: whatever identifies your user). */
   readonly headers: Headers
 }
 
@@ -540,7 +570,13 @@ export interface WebhooksOptions<R> {
    * Handles a verified webhook: its typed events (`event._tag`), decrypted. Succeed once they are
    * safely handled: a failure answers 500, and the server sends the same webhook again later.
    */
-  readonly handle: (webhook: Webhook.Webhook, request: { readonly headers: Headers }) => Reply<void, R>
+  readonly handle: (
+    webhook: Webhook.Webhook,
+    request: {
+      /** The webhook request's headers. */
+      readonly headers: Headers
+    }
+  ) => Reply<void, R>
   /**
    * The largest body accepted. Default 10 MiB, the server's own request limit: a body refused
    * with 413 is not sent again, so keep it above the largest batch the server can send.
@@ -665,6 +701,7 @@ export const declaredTooLarge = (contentLength: string | null | undefined, maxBy
  * @since 0.1.0
  */
 export interface Runner<R> {
+  /** Runs one Effect to a Promise. */
   readonly runPromise: <A, E>(effect: Effect.Effect<A, E, R>) => Promise<A>
 }
 
@@ -755,11 +792,24 @@ export const toHttpEffect = <R>(
  * endpoint answers 405 to all but POST).
  *
  * ```ts
+ * import { createServer } from "node:http"
+ * import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+ * import { Effect, Layer } from "effect"
+ * import { HttpRouter } from "effect/http"
+ * import { Endpoints } from "effect-sockudo"
+ * import * as SockudoNode from "effect-sockudo/node"
+ *
  * const Routes = Layer.mergeAll(
- *   Endpoints.layerRoute("/pusher/auth", Endpoints.channelAuthorization({ authorize })),
- *   Endpoints.layerRoute("/pusher/webhooks", Endpoints.webhooks({ handle }))
+ *   Endpoints.layerRoute("/pusher/auth", Endpoints.channelAuthorization({ authorize: () => Endpoints.allow() })),
+ *   Endpoints.layerRoute(
+ *     "/pusher/webhooks",
+ *     Endpoints.webhooks({ handle: (webhook) => Effect.log(`${webhook.events.length} events`) })
+ *   )
  * )
- * HttpRouter.serve(Routes).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })), ...)
+ * const ServerLive = HttpRouter.serve(Routes).pipe(
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.provide(SockudoNode.layerConfig)
+ * )
  * ```
  *
  * @since 0.1.0

@@ -10,6 +10,8 @@
  * import * as SockudoNode from "effect-sockudo/node"
  *
  * const runtime = ManagedRuntime.make(SockudoNode.layerConfig) // once, for the whole app
+ * const authorize = () => Endpoints.allow() // your decision, per request
+ * const handle = () => {} // your handling of the verified events
  * const app = express()
  * app.post("/pusher/auth", SockudoNode.toNodeHandler(Endpoints.channelAuthorization({ authorize }), runtime))
  * app.post("/pusher/webhooks", SockudoNode.toNodeHandler(Endpoints.webhooks({ handle }), runtime))

@@ -56,8 +56,12 @@ const decodeBatch = schemaDecoder(BatchResponse)
 const decodeChannels = (u: unknown): Result.Result<Readonly<Record<string, ChannelReceipt>>, string> =>
   u === 1 ? Result.succeed(emptyChannels) : Result.map(decodeTrigger(u), (r) => r.channels ?? emptyChannels)
 
-/** A batch answer: one receipt per item, or `undefined` when no item asked for one. */
-type BatchEntries = ReadonlyArray<ChannelReceipt> | undefined
+/**
+ * A batch answer: one receipt per item, or `undefined` when no item asked for one.
+ *
+ * @since 0.2.0
+ */
+export type BatchEntries = ReadonlyArray<ChannelReceipt> | undefined
 
 const batchRequest = (operation: string, body: string, batchKey: string | undefined): Request<BatchEntries> =>
   publishRequest(operation, "/batch_events", body, batchKey, (u) => Result.map(decodeBatch(u), (r) => r.batch))
@@ -74,8 +78,11 @@ const decodeSent = (u: unknown): Result.Result<SentPublish, string> =>
  * @since 0.2.0
  */
 export interface PreparedPublish {
+  /** The event as sent, serialised. */
   readonly json: string
+  /** Its UTF-8 length. */
   readonly bytes: number
+  /** Its key, the same on every request that carries it. */
   readonly idempotencyKey: string | undefined
   /** The channel the server answers for in a batch (the first one). */
   readonly channel: string
@@ -88,7 +95,9 @@ export interface PreparedPublish {
  * @since 0.2.0
  */
 export interface SentPublish {
+  /** The key was an earlier batch item's: published then, no receipt now. */
   readonly replayed: boolean
+  /** The per-channel receipts, as from `trigger`. */
   readonly channels: Readonly<Record<string, ChannelReceipt>>
 }
 
@@ -99,9 +108,11 @@ export interface SentPublish {
  * @since 0.2.0
  */
 export interface PublishKit {
+  /** The configured limits. */
   readonly limits: Limits
   /** A key for a batch request (`undefined` when automatic keys are off). */
   readonly batchKey: () => string | undefined
+  /** Validates and serialises one publish as `trigger` would, sealed for an encrypted channel. */
   readonly prepare: (
     operation: string,
     channels: ReadonlyArray<string>,

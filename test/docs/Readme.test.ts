@@ -43,7 +43,8 @@ const limitNames = {
   maxChannelNameBytes: 0,
   maxEventNameBytes: 0,
   maxPayloadBytes: 0,
-  maxBatchSize: 0
+  maxBatchSize: 0,
+  maxRequestBytes: 0
 } satisfies Record<keyof SockudoConfig.Limits, 0>
 
 const dropped = new SockudoTransportError({

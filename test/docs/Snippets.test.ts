@@ -18,7 +18,10 @@ import { type Block, docCommentBlocks, documentationBlocks, markdownBlocks, othe
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const blocks = documentationBlocks(root)
-const typescript = blocks.filter((block) => block.lang === "ts" || block.lang === "typescript")
+const excerpts = blocks.filter((block) => block.flags.includes("excerpt"))
+const typescript = blocks.filter(
+  (block) => (block.lang === "ts" || block.lang === "typescript") && !block.flags.includes("excerpt")
+)
 const label = (block: Block) => `${block.file}:${block.line}`
 const fileName = (block: Block) =>
   `${block.file.replace(/[^A-Za-z0-9]+/g, "_")}_L${block.line}${block.flags.includes("test") ? ".test" : ""}.ts`
@@ -122,8 +125,24 @@ describe("the extraction", () => {
   })
 })
 
+describe("excerpts are checked where they come from", () => {
+  // test/examples/readme.test.ts matches the blocks of this README section to the examples' regions.
+  const readme = readFileSync(join(root, "README.md"), "utf8").split("\n")
+  const start = readme.indexOf("### Auth and webhook endpoints") + 1
+  const end = readme.findIndex((line, i) => i >= start && line.startsWith("### "))
+  for (const block of excerpts) {
+    it(`${label(block)} is a block of the README's endpoints section`, () => {
+      expect(block.file).toBe("README.md")
+      expect(block.line > start && block.line < end + 1).toBe(true)
+      expect(["ts", "js"]).toContain(block.lang)
+    })
+  }
+})
+
 describe("every code block names its language", () => {
-  for (const block of blocks.filter((b) => b.lang !== "ts" && b.lang !== "typescript")) {
+  for (const block of blocks.filter(
+    (b) => b.lang !== "ts" && b.lang !== "typescript" && !b.flags.includes("excerpt")
+  )) {
     it(`${label(block)} (${block.lang === "" ? "no language" : block.lang})`, () => {
       expect(otherLanguages.has(block.lang) ? block.lang : `unchecked language "${block.lang}"`).toBe(block.lang)
     })

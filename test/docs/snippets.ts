@@ -14,7 +14,11 @@ export interface Block {
   readonly line: number
   /** The first word of the fence's info string (`""` when there is none). */
   readonly lang: string
-  /** The other words: `run` (run with node against an emulator), `test` (run with vitest). */
+  /**
+   * The other words: `run` (run with node against an emulator), `test` (run with vitest),
+   * `excerpt` (a region of an example that is compiled and run itself, checked by
+   * test/examples/readme.test.ts, so not compiled alone).
+   */
   readonly flags: ReadonlyArray<string>
   readonly code: string
 }

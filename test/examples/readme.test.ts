@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 
-// The README's "Auth and webhook endpoints" snippets are excerpts of examples/endpoints/ (which
+// The README's "Auth and webhook endpoints" snippets (fenced `ts excerpt`, so test/docs/ does not
+// compile them alone) are excerpts of examples/endpoints/ (which
 // test/examples/endpoints.test.ts and test/browser/ run): each code block is a region of an
 // example (`// #region <name>` ... `// #endregion <name>`), after a preamble of imports and the
 // `runtime` / `onEvent` the examples receive; and every name a preamble imports exists there.
@@ -15,7 +16,10 @@ const section = (() => {
   return readme.slice(start, readme.indexOf("\n### ", start + 1))
 })()
 
-const blocks = [...section.matchAll(/```(ts|js)\n([\s\S]*?)```/g)].map((m) => m[2]!)
+const blocks = [...section.matchAll(/```(ts|js)( excerpt)?\n([\s\S]*?)```/g)].map((m) => {
+  expect(m[2], "the section's blocks are fenced `excerpt`").toBe(" excerpt")
+  return m[3]!
+})
 
 const regions = Object.fromEntries(
   [
