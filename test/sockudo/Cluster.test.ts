@@ -204,7 +204,7 @@ describe.skipIf(!clustered)("a two-node cluster (Redis and PostgreSQL)", () => {
       seed: "cut"
     })
     const cutting = makeSdk(proxy.url, apps.test)
-    const keys = Array.from({ length: 30 }, () => `cut-${randomUUID()}`)
+    const keys = Array.from({ length: 60 }, () => `cut-${randomUUID()}`)
     try {
       for (const [n, idempotencyKey] of keys.entries()) {
         const error = await cutting.fail((sdk) => sdk.trigger(channel, "e", { n }, { idempotencyKey }))
@@ -236,7 +236,8 @@ describe.skipIf(!clustered)("a two-node cluster (Redis and PostgreSQL)", () => {
     console.log(
       `cut publishes: ${keys.length}, keys left in progress: ${stuck.length}, of them never published: ${lost.length}`
     )
-    expect(lost.length).toBeGreaterThanOrEqual(3)
+    // How many cuts land between claim and publish depends on timing (CI saw 1 to 9 of 30).
+    expect(lost.length).toBeGreaterThanOrEqual(1)
     // Where the key was free again, the replay published the event: once.
     for (const [n, replay] of replays.entries()) {
       if (Exit.isSuccess(replay)) expect(stored.filter((m) => m === n)).toEqual([n])
