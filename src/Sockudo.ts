@@ -189,8 +189,12 @@ export const make = Effect.gen(function* () {
       return yield* invalid(op, "channel", "only private- and presence- channels need authorization")
     }
     if (Validation.isPresenceChannel(channel)) {
-      if (presenceMember === undefined) {
-        return yield* invalid(op, "presenceMember", "presence- channels need the member's user_id (and user_info)")
+      if (presenceMember === undefined || !Validation.isRecord(presenceMember as unknown)) {
+        return yield* invalid(
+          op,
+          "presenceMember",
+          "presenceMember must be an object: presence- channels need the member's user_id (and user_info)"
+        )
       }
       if (typeof presenceMember.user_id !== "string" || presenceMember.user_id.length === 0) {
         return yield* invalid(op, "presenceMember.user_id", "presenceMember.user_id must be a non-empty string")
@@ -245,13 +249,22 @@ export const make = Effect.gen(function* () {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
       return yield* invalid(op, "method", "method must be GET, POST or DELETE")
     }
-    if (!path.startsWith("/") || /[?#\s]/.test(path)) {
+    if (typeof path !== "string" || !path.startsWith("/") || /[?#\s]/.test(path)) {
       return yield* invalid(op, "path", "path must start with '/' and contain no query, fragment or spaces")
     }
     if (path === "/apps" || path.startsWith("/apps/")) {
       return yield* invalid(op, "path", "path is relative to /apps/<appId>: leave that prefix out")
     }
-    const query: Array<Signer.QueryParam> = Object.entries(params ?? {}).map(([k, v]) => [k, String(v)])
+    if (params !== undefined && !Validation.isRecord(params as unknown)) {
+      return yield* invalid(op, "params", "params must be an object")
+    }
+    const query: Array<Signer.QueryParam> = []
+    for (const [k, v] of Object.entries(params ?? {})) {
+      if (typeof v !== "string" && typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) {
+        return yield* invalid(op, `params.${k}`, `params.${k} must be a string, a finite number or a boolean`)
+      }
+      query.push([k, String(v)])
+    }
     const reason = Signer.checkQueryParams(query)
     if (reason) return yield* invalid(op, "params", reason)
     if (body !== undefined && method !== "POST") return yield* invalid(op, "body", "only POST requests carry a body")

@@ -277,6 +277,8 @@ export const make = Effect.gen(function* () {
     const operation = "annotations.list"
     const path = messagePath(operation, channel, serial, config.limits)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.type !== undefined) {
       const type = parseType(options.type)
@@ -316,7 +318,12 @@ export const make = Effect.gen(function* () {
     options?: ListOptions
   ): Stream.Stream<Annotation, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(paging, options?.fromSerial, (fromSerial) =>
-      page(channel, serial, { ...options, fromSerial }, Pagination.advancing(paging, decodePage, fromSerial))
+      page(
+        channel,
+        serial,
+        Pagination.withCursor(options, "fromSerial", fromSerial),
+        Pagination.advancing(paging, decodePage, fromSerial)
+      )
     )
 
   /**
@@ -334,6 +341,8 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const reason = serialReason(annotationSerial)
     if (reason) return yield* validationError(operation, "annotationSerial", reason)
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.socketId !== undefined) {
       const socketReason = Validation.socketId(options.socketId)

@@ -124,6 +124,8 @@ export const make = Effect.gen(function* () {
     const operation = "messages.versions"
     const path = messagePath(operation, channel, serial, limits)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.limit !== undefined) {
       const reason = Pagination.limitReason(options.limit)
@@ -163,7 +165,12 @@ export const make = Effect.gen(function* () {
     options?: VersionsOptions
   ): Stream.Stream<VersionedMessage, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(versionPaging, options?.cursor, (cursor) =>
-      versionsPage(channel, serial, { ...options, cursor }, Pagination.advancing(versionPaging, decodeVersions, cursor))
+      versionsPage(
+        channel,
+        serial,
+        Pagination.withCursor(options, "cursor", cursor),
+        Pagination.advancing(versionPaging, decodeVersions, cursor)
+      )
     )
 
   /** The `data` field as sent: a string as is, anything else as JSON; sealed on encrypted channels. */
@@ -255,7 +262,10 @@ export const make = Effect.gen(function* () {
       if (Result.isFailure(extras)) return Result.fail(extras.failure)
       wire.extras = extras.success
     }
-    if (options.clearFields !== undefined && options.clearFields.length > 0) {
+    if (
+      options.clearFields !== undefined &&
+      !(Array.isArray(options.clearFields) && options.clearFields.length === 0)
+    ) {
       const clear = checkClearFields(operation, options.clearFields, {
         name: name !== undefined,
         data: options.data !== undefined,
@@ -287,7 +297,8 @@ export const make = Effect.gen(function* () {
         options.name !== undefined ||
         options.data !== undefined ||
         options.extras !== undefined ||
-        (options.clearFields !== undefined && options.clearFields.length > 0) ||
+        (options.clearFields !== undefined &&
+          !(Array.isArray(options.clearFields) && options.clearFields.length === 0)) ||
         options.clientId !== undefined ||
         options.description !== undefined ||
         options.metadata !== undefined
@@ -314,6 +325,8 @@ export const make = Effect.gen(function* () {
     options?: DeleteOptions
   ): Effect.Effect<MutationResult, MutationError> =>
     http.prepareOnce("Sockudo.messages.delete", (): Result.Result<Request<MutationResult>, MutationPrepareError> => {
+      const optionsReason = Validation.optionsReason(options)
+      if (optionsReason) return invalid("messages.delete", "options", optionsReason)
       const patch = patchFields("messages.delete", channel, options ?? {}, undefined)
       return Result.isFailure(patch)
         ? Result.fail(patch.failure)
@@ -334,6 +347,8 @@ export const make = Effect.gen(function* () {
     http.prepareOnce("Sockudo.messages.append", (): Result.Result<Request<MutationResult>, MutationPrepareError> => {
       const operation = "messages.append"
       if (typeof data !== "string") return invalid(operation, "data", "must be a string")
+      const optionsReason = Validation.optionsReason(options)
+      if (optionsReason) return invalid(operation, "options", optionsReason)
       if (data.length === 0 && !closesAiStream(options?.extras)) {
         return invalid(operation, "data", "must not be empty unless extras.ai closes the stream")
       }

@@ -266,7 +266,7 @@ export const make = Effect.gen(function* () {
     options?: ListOptions
   ): Stream.Stream<PresenceHistoryItem, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(paging, options?.cursor, (cursor) =>
-      page(channel, { ...options, cursor }, Pagination.advancing(paging, decodePage, cursor))
+      page(channel, Pagination.withCursor(options, "cursor", cursor), Pagination.advancing(paging, decodePage, cursor))
     )
 
   /** The presence stream: id, next serial, retention and health. */
@@ -320,6 +320,8 @@ export const make = Effect.gen(function* () {
     const operation = "presenceHistory.snapshot"
     const path = historyPath(operation, channel)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* Pagination.validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.atSerial !== undefined) {
       const reason = Pagination.serialReason(options.atSerial)

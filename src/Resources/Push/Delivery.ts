@@ -18,9 +18,9 @@ import {
   invalid,
   isMillis,
   json,
-  nonEmpty,
   type PushContext,
   pageQuery,
+  pathSegment,
   validator
 } from "./Request.ts"
 
@@ -196,7 +196,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       deadLetterId: string
     ): Effect.fn.Return<DeadLetterReplay, PushError> {
       const operation = "push.deadLetters.replay"
-      const id = yield* Effect.fromResult(nonEmpty(operation, "deadLetterId", deadLetterId))
+      const id = yield* Effect.fromResult(pathSegment(operation, "deadLetterId", deadLetterId))
       return yield* http.request({
         operation,
         method: "POST",

@@ -22,7 +22,17 @@ import {
   PushPage,
   PushProvider
 } from "./Common.ts"
-import { accessHeaders, admin, invalid, json, noContent, nonEmpty, type PushContext, validator } from "./Request.ts"
+import {
+  accessHeaders,
+  admin,
+  invalid,
+  json,
+  noContent,
+  nonEmpty,
+  type PushContext,
+  pathSegment,
+  validator
+} from "./Request.ts"
 
 /**
  * A device's kind.
@@ -177,7 +187,7 @@ export const make = ({ http, appId, list }: PushContext) => {
 
   const devicePath = (operation: string, deviceId: string) =>
     Effect.map(
-      Effect.fromResult(nonEmpty(operation, "deviceId", deviceId)),
+      Effect.fromResult(pathSegment(operation, "deviceId", deviceId)),
       (id) => `/push/deviceRegistrations/${encode(id)}`
     )
 

@@ -14,9 +14,10 @@ import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
+import * as Validation from "../../Validation.ts"
 import { HttpsUrl, JsonAtMost, maxBytes, NonEmpty, NonNegativeInt, type PushError, PushProvider } from "./Common.ts"
 import { PushRecipient } from "./Devices.ts"
-import { admin, invalid, json, noContent, nonEmpty, type PushContext, validator } from "./Request.ts"
+import { admin, invalid, json, noContent, type PushContext, pathSegment, validator } from "./Request.ts"
 import { ProviderOverride } from "./Templates.ts"
 
 /**
@@ -213,8 +214,18 @@ const decodeStatus = schemaDecoder(PublishStatus)
  * @since 0.1.0
  */
 export const make = ({ http, get, newPublishId }: PushContext) => {
-  const publishHeaders = (options: PublishOptions | undefined) =>
-    options?.quotaOverride === true ? { ...admin, "x-sockudo-push-quota-override": "1" } : admin
+  const publishHeaders = (
+    operation: string,
+    options: PublishOptions | undefined
+  ): Result.Result<Readonly<Record<string, string>>, SockudoValidationError> => {
+    const reason = Validation.optionsReason(options)
+    if (reason) return invalid(operation, "options", reason)
+    const override = options?.quotaOverride
+    if (override !== undefined && typeof override !== "boolean") {
+      return invalid(operation, "quotaOverride", "must be a boolean")
+    }
+    return Result.succeed(override === true ? { ...admin, "x-sockudo-push-quota-override": "1" } : admin)
+  }
 
   /** The wire form of a publish: its own `publishId`, or a generated one placed first. */
   const withPublishId = (request: PublishRequest): PublishRequest => {
@@ -231,18 +242,20 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     request: PublishRequest,
     options: PublishOptions | undefined
   ): Result.Result<Request<PublishAccepted>, SockudoValidationError> =>
-    Result.map(check(operation, "request", request), (checked) => {
-      const wire = withPublishId(checked)
-      return {
-        operation,
-        method: "POST",
-        path: "/push/publish",
-        body: json(wire),
-        headers: publishHeaders(options),
-        decode: decodeAccepted,
-        retry: wire.publishId === undefined ? "rejected-only" : "retryable"
-      }
-    })
+    Result.flatMap(check(operation, "request", request), (checked) =>
+      Result.map(publishHeaders(operation, options), (headers) => {
+        const wire = withPublishId(checked)
+        return {
+          operation,
+          method: "POST",
+          path: "/push/publish",
+          body: json(wire),
+          headers,
+          decode: decodeAccepted,
+          retry: wire.publishId === undefined ? "rejected-only" : "retryable"
+        }
+      })
+    )
 
   const prepareBatch = (
     requests: ReadonlyArray<PublishRequest>,
@@ -258,12 +271,14 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
       if (Result.isFailure(checked)) return Result.fail(checked.failure)
       wire.push(withPublishId(checked.success))
     }
+    const headers = publishHeaders(operation, options)
+    if (Result.isFailure(headers)) return Result.fail(headers.failure)
     return Result.succeed({
       operation,
       method: "POST",
       path: "/push/batch/publish",
       body: json(wire),
-      headers: publishHeaders(options),
+      headers: headers.success,
       decode: decodeBatch,
       retry: wire.every((r) => r.publishId !== undefined) ? "retryable" : "rejected-only"
     })
@@ -304,7 +319,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
   const status = Effect.fn("Sockudo.push.status")(function* (
     publishId: string
   ): Effect.fn.Return<PublishStatus, PushError> {
-    const id = yield* Effect.fromResult(nonEmpty("push.status", "publishId", publishId))
+    const id = yield* Effect.fromResult(pathSegment("push.status", "publishId", publishId))
     return yield* get("push.status", `/push/publish/${encode(id)}/status`, decodeStatus)
   })
 
@@ -318,7 +333,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     publishId: string
   ): Effect.fn.Return<void, PushError> {
     const operation = "push.cancelScheduled"
-    const id = yield* Effect.fromResult(nonEmpty(operation, "publishId", publishId))
+    const id = yield* Effect.fromResult(pathSegment(operation, "publishId", publishId))
     return yield* http.request({
       operation,
       method: "DELETE",
