@@ -142,12 +142,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 const positiveInt = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
 
-/**
- * Validates options and resolves defaults.
- *
- * @since 0.1.0
- */
-export const make = (options: Options): Effect.Effect<Resolved, SockudoConfigError> =>
+const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfigError> =>
   Effect.suspend(() => {
     if (typeof options.appId !== "string" || options.appId.length === 0) {
       return fail("appId", "appId must be a non-empty string")
@@ -254,19 +249,43 @@ const stripUndefined = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
 /**
- * A configuration layer from options.
- *
- * @since 0.1.0
- */
-export const layer = (options: Options): Layer.Layer<SockudoConfig, SockudoConfigError> =>
-  Layer.effect(SockudoConfig, make(options))
-
-/**
  * Options other than credentials and endpoint, for {@link layerFromUrl} and {@link layerConfigWith}.
  *
  * @since 0.1.0
  */
 export type Settings = Omit<Options, "appId" | "key" | "secret" | "host" | "port" | "useTLS" | "baseUrl" | "cluster">
+
+/**
+ * Options whose credentials and endpoint are one URL,
+ * `http(s)://key:secret@host:port[/prefix]/apps/<appId>` (see {@link optionsFromUrl}).
+ *
+ * @since 0.1.0
+ */
+export interface UrlOptions extends Settings {
+  readonly url: string | Redacted.Redacted<string>
+}
+
+const isUrlOptions = (options: Options | UrlOptions): options is UrlOptions =>
+  (options as { readonly url?: unknown }).url !== undefined
+
+/**
+ * Validates options (or parses their URL) and resolves defaults.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options | UrlOptions): Effect.Effect<Resolved, SockudoConfigError> => {
+  if (!isUrlOptions(options)) return resolveOptions(options)
+  const { url, ...settings } = options
+  return Effect.flatMap(optionsFromUrl(url, settings), resolveOptions)
+}
+
+/**
+ * A configuration layer from options.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options | UrlOptions): Layer.Layer<SockudoConfig, SockudoConfigError> =>
+  Layer.effect(SockudoConfig, make(options))
 
 /**
  * Parses `http(s)://key:secret@host:port[/prefix]/apps/<appId>` into options. The URL carries
@@ -293,14 +312,33 @@ export const optionsFromUrl = (
     if (parsed.username === "" || parsed.password === "") {
       return fail("url", "the Sockudo URL must carry key:secret@ credentials")
     }
+    const appId = decodePart(match[2]!)
+    const key = decodePart(parsed.username)
+    const secret = decodePart(parsed.password)
+    for (const [part, value] of [
+      ["key", key],
+      ["secret", secret],
+      ["app id", appId]
+    ] as const) {
+      if (value === undefined) return fail("url", `the Sockudo URL's ${part} has a malformed percent-escape`)
+    }
     return Effect.succeed<Options>({
       ...settings,
-      appId: decodeURIComponent(match[2]!),
-      key: decodeURIComponent(parsed.username),
-      secret: Redacted.make(decodeURIComponent(parsed.password)),
+      appId: appId!,
+      key: key!,
+      secret: Redacted.make(secret!),
       baseUrl: `${parsed.origin}${match[1]!}`
     })
   })
+
+/** `decodeURIComponent`, or `undefined` for a malformed escape (which it throws a `URIError` for). */
+const decodePart = (encoded: string): string | undefined => {
+  try {
+    return decodeURIComponent(encoded)
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * A configuration layer from a URL `http(s)://key:secret@host:port/apps/<appId>`.
@@ -313,50 +351,115 @@ export const layerFromUrl = (
 ): Layer.Layer<SockudoConfig, SockudoConfigError> =>
   Layer.effect(SockudoConfig, Effect.flatMap(optionsFromUrl(url, settings), make))
 
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
+
+const envSettings: Config.Config<Settings> = Config.all({
+  encryptionMasterKeyBase64: optional(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64")),
+  timeout: optional(Config.Duration("SOCKUDO_TIMEOUT")),
+  limits: Config.all({
+    maxChannelsPerTrigger: optional(Config.Int("SOCKUDO_MAX_CHANNELS_PER_TRIGGER")),
+    maxChannelNameBytes: optional(Config.Int("SOCKUDO_MAX_CHANNEL_NAME_BYTES")),
+    maxEventNameBytes: optional(Config.Int("SOCKUDO_MAX_EVENT_NAME_BYTES")),
+    maxPayloadBytes: optional(Config.Int("SOCKUDO_MAX_PAYLOAD_BYTES")),
+    maxBatchSize: optional(Config.Int("SOCKUDO_MAX_BATCH_SIZE"))
+  })
+}).pipe(
+  Config.map(
+    ({ limits, ...settings }): Settings => ({
+      ...stripUndefined(settings),
+      limits: stripUndefined(limits) as Partial<Limits>
+    })
+  )
+)
+
+const envCredentials: Config.Config<Options> = Config.all({
+  appId: Config.String("SOCKUDO_APP_ID"),
+  key: Config.String("SOCKUDO_APP_KEY"),
+  secret: Config.Redacted("SOCKUDO_APP_SECRET"),
+  host: optional(Config.String("SOCKUDO_HOST")),
+  port: optional(Config.Port("SOCKUDO_PORT")),
+  useTLS: optional(Config.Boolean("SOCKUDO_USE_TLS")),
+  cluster: optional(Config.String("SOCKUDO_CLUSTER"))
+})
+
 /**
- * Reads the configuration through Effect `Config`: `SOCKUDO_URL`, or `SOCKUDO_APP_ID`,
- * `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET`, `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS`;
- * plus `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64` in either case.
+ * The configuration as the environment gives it, as an Effect `Config` value, so it can be
+ * nested under a prefix (`Config.nested("BILLING")` reads `BILLING_SOCKUDO_URL`, ...) or be part of
+ * an application's own `Config`; build the layer with {@link layerFromConfig} or {@link layer}.
+ *
+ * It reads `SOCKUDO_URL`, or `SOCKUDO_APP_ID`, `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET` with
+ * `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS` or `SOCKUDO_CLUSTER`; and in either case
+ * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_TIMEOUT` (a duration such as `5 seconds`),
+ * `SOCKUDO_MAX_CHANNELS_PER_TRIGGER`, `SOCKUDO_MAX_CHANNEL_NAME_BYTES`,
+ * `SOCKUDO_MAX_EVENT_NAME_BYTES`, `SOCKUDO_MAX_PAYLOAD_BYTES` and `SOCKUDO_MAX_BATCH_SIZE`.
+ * Values are checked when the layer is built (a `SockudoConfigError` naming the option).
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<Options | UrlOptions> = Config.all({
+  url: optional(Config.Redacted("SOCKUDO_URL")),
+  settings: envSettings
+}).pipe(
+  Config.flatMap(
+    ({ url, settings }): Config.Config<Options | UrlOptions> =>
+      url === undefined
+        ? Config.map(
+            envCredentials,
+            (credentials): Options => ({ ...settings, ...stripUndefined(credentials) }) as Options
+          )
+        : Config.succeed<UrlOptions>({ ...settings, url })
+  )
+)
+
+/** `fromEnv` over `settings`: what the environment sets wins, limit by limit. */
+const withSettings = (settings: Settings, fromEnv: Options | UrlOptions): Options | UrlOptions => ({
+  ...settings,
+  ...fromEnv,
+  limits: { ...settings.limits, ...fromEnv.limits }
+})
+
+/**
+ * Reads the options from the environment (see {@link config}) over `settings`.
  *
  * @since 0.1.0
  */
 export const loadOptions = (settings: Settings = {}): Effect.Effect<Options, Config.ConfigError | SockudoConfigError> =>
-  Effect.gen(function* () {
-    const masterKey = yield* Config.option(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64"))
-    const withKey: Settings = Option.isSome(masterKey)
-      ? { ...settings, encryptionMasterKeyBase64: masterKey.value }
-      : settings
-    const url = yield* Config.option(Config.Redacted("SOCKUDO_URL"))
-    if (Option.isSome(url)) return yield* optionsFromUrl(url.value, withKey)
-    const appId = yield* Config.String("SOCKUDO_APP_ID")
-    const key = yield* Config.String("SOCKUDO_APP_KEY")
-    const secret = yield* Config.Redacted("SOCKUDO_APP_SECRET")
-    const host = yield* Config.option(Config.String("SOCKUDO_HOST"))
-    const port = yield* Config.option(Config.Port("SOCKUDO_PORT"))
-    const useTLS = yield* Config.option(Config.Boolean("SOCKUDO_USE_TLS"))
-    return {
-      ...withKey,
-      appId,
-      key,
-      secret,
-      host: Option.getOrUndefined(host),
-      port: Option.getOrUndefined(port),
-      useTLS: Option.getOrUndefined(useTLS)
-    }
+  Effect.flatMap(config, (fromEnv) => {
+    const options = withSettings(settings, fromEnv)
+    if (!isUrlOptions(options)) return Effect.succeed(options)
+    const { url, ...rest } = options
+    return optionsFromUrl(url, rest)
   })
 
 /**
- * {@link layerConfig} with extra settings (timeout, retry, limits...).
+ * A configuration layer from a `Config` of options, such as {@link config} under a prefix:
+ * `SockudoConfig.layerFromConfig(SockudoConfig.config.pipe(Config.nested("BILLING")))`. The
+ * settings it reads win over `settings`.
+ *
+ * @since 0.1.0
+ */
+export const layerFromConfig = (
+  options: Config.Config<Options | UrlOptions>,
+  settings: Settings = {}
+): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> =>
+  Layer.effect(
+    SockudoConfig,
+    Effect.flatMap(options, (fromEnv) => make(withSettings(settings, fromEnv)))
+  )
+
+/**
+ * {@link layerConfig} with extra settings (timeout, retry, limits...), which what the environment
+ * sets overrides.
  *
  * @since 0.1.0
  */
 export const layerConfigWith = (
   settings?: Settings
-): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> =>
-  Layer.effect(SockudoConfig, Effect.flatMap(loadOptions(settings), make))
+): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> => layerFromConfig(config, settings)
 
 /**
- * A configuration layer read from the environment (see {@link loadOptions}).
+ * A configuration layer read from the environment (see {@link config}).
  *
  * @since 0.1.0
  */
