@@ -220,7 +220,8 @@ export class SockudoEncryptionError extends Schema.TaggedError<SockudoEncryption
 const WebhookFields = { message: Schema.String }
 
 /**
- * A webhook whose `X-Pusher-Key` header is missing or names another app.
+ * A webhook whose `X-Pusher-Key` header is missing or names another app, or a request given
+ * without its headers.
  *
  * @since 0.1.0
  */
@@ -254,13 +255,40 @@ export class SockudoWebhookSignatureError extends Schema.TaggedError<SockudoWebh
 }
 
 /**
- * A correctly signed webhook whose body is not `{ time_ms, events: [...] }`.
+ * A correctly signed webhook whose body is not `{ time_ms, events: [...] }`, or a request whose
+ * body is not the raw body as received (a string or bytes): one a framework already parsed
+ * cannot be verified, since the signature covers the exact bytes.
  *
  * @since 0.1.0
  */
 export class SockudoWebhookBodyError extends Schema.TaggedError<SockudoWebhookBodyError>()(
   "SockudoWebhookBodyError",
   WebhookFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A correctly signed webhook older than the configured maximum age (`webhookMaxAge`, or
+ * `maxAge` of `Webhook.verify`), measured from its `time_ms`: a replay, or a delivery the
+ * server kept retrying for longer than that.
+ *
+ * @since 0.1.0
+ */
+export class SockudoWebhookExpiredError extends Schema.TaggedError<SockudoWebhookExpiredError>()(
+  "SockudoWebhookExpiredError",
+  {
+    ...WebhookFields,
+    /** The webhook's `time_ms`. */
+    timeMs: Schema.Number,
+    ageMillis: Schema.Number,
+    maxAgeMillis: Schema.Number
+  }
 ) {
   get isRetryable(): boolean {
     return false
@@ -287,7 +315,9 @@ export type SockudoError =
   | SockudoEncryptionError
 
 /**
- * Errors of webhook verification. Decryption failures surface as `SockudoEncryptionError`.
+ * Errors of webhook verification. An event that cannot be decrypted does not fail the webhook
+ * (it is delivered as an `UndecryptableEvent` carrying its `SockudoEncryptionError`); a
+ * configured master key that is not base64 of 32 bytes does.
  *
  * @since 0.1.0
  */
@@ -295,6 +325,7 @@ export type SockudoWebhookError =
   | SockudoWebhookKeyError
   | SockudoWebhookSignatureError
   | SockudoWebhookBodyError
+  | SockudoWebhookExpiredError
   | SockudoEncryptionError
 
 /**
@@ -325,7 +356,8 @@ const tags = new Set([
   "SockudoEncryptionError",
   "SockudoWebhookKeyError",
   "SockudoWebhookSignatureError",
-  "SockudoWebhookBodyError"
+  "SockudoWebhookBodyError",
+  "SockudoWebhookExpiredError"
 ])
 
 /**

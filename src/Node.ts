@@ -33,8 +33,7 @@ const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Lay
  */
 export const layer = (
   options: SockudoConfig.Options | SockudoConfig.UrlOptions
-): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> =>
-  withConfig(SockudoConfig.layer(options))
+): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> => withConfig(SockudoConfig.layer(options))
 
 /**
  * The SDK from `http(s)://key:secret@host:port/apps/<appId>`.

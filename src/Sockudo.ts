@@ -108,7 +108,10 @@ export interface Service extends Events.Events {
     userData: UserData
   ) => Effect.Effect<UserAuthentication, SockudoValidationError>
   readonly webhooks: {
-    /** Verifies and parses a webhook with this app's key, secret and master key. */
+    /**
+     * Verifies and parses a webhook with this app's key, secret (or a previous one) and master
+     * key, refusing webhooks older than `webhookMaxAge` when it is set.
+     */
     readonly verify: (request: Webhook.WebhookRequest) => Effect.Effect<Webhook.Webhook, SockudoWebhookError>
   }
   readonly channels: Channels.Channels
@@ -169,6 +172,7 @@ export const make = Effect.gen(function* () {
   const webhookCredentials: Webhook.Credentials = {
     key: config.key,
     secret: config.secret,
+    previousSecrets: config.previousSecrets,
     encryptionMasterKeyBase64:
       config.encryptionMasterKey === undefined
         ? undefined
@@ -235,8 +239,9 @@ export const make = Effect.gen(function* () {
     return { auth: signer.authenticateUser(socketId, json.json), user_data: json.json }
   })
 
+  const webhookOptions: Webhook.VerifyOptions = { maxAge: config.webhookMaxAge }
   const verify = Effect.fn("Sockudo.webhooks.verify")(function* (request: Webhook.WebhookRequest) {
-    return yield* Webhook.verify(request, webhookCredentials)
+    return yield* Webhook.verify(request, webhookCredentials, webhookOptions)
   })
 
   const signedUrl = Effect.fn("Sockudo.signedUrl")(function* (

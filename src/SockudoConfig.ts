@@ -95,6 +95,13 @@ export interface Options {
   readonly limits?: Partial<Limits> | undefined
   /** Base64 of exactly 32 random bytes; enables `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
+  /**
+   * Secrets the app key had before `secret`, while it is being rotated: webhooks signed with
+   * them are still accepted. Requests are always signed with `secret`.
+   */
+  readonly previousSecrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  /** Refuse webhooks whose `time_ms` is older than this (a replay window). Default: off. */
+  readonly webhookMaxAge?: Duration.Input | undefined
 }
 
 /**
@@ -113,6 +120,8 @@ export interface Resolved {
   readonly autoIdempotency: boolean
   readonly limits: Limits
   readonly encryptionMasterKey: Redacted.Redacted<Uint8Array> | undefined
+  readonly previousSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly webhookMaxAge: Duration.Duration | undefined
 }
 
 /**
@@ -192,15 +201,19 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
       baseUrl = port === defaultPort ? `${scheme}://${host}` : `${scheme}://${host}:${port}`
     }
 
-    let timeout: Duration.Duration
-    if (options.timeout === undefined) {
-      timeout = Duration.seconds(10)
-    } else {
-      const decoded = Duration.fromInput(options.timeout)
-      if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-        return fail("timeout", "timeout must be a positive, finite duration")
+    const timeout = positiveDuration(options.timeout) ?? Duration.seconds(10)
+    if (timeout === "invalid") return fail("timeout", "timeout must be a positive, finite duration")
+    const webhookMaxAge = positiveDuration(options.webhookMaxAge)
+    if (webhookMaxAge === "invalid") return fail("webhookMaxAge", "webhookMaxAge must be a positive, finite duration")
+
+    const previousSecrets = options.previousSecrets ?? []
+    if (!Array.isArray(previousSecrets)) return fail("previousSecrets", "previousSecrets must be a list")
+    for (let i = 0; i < previousSecrets.length; i++) {
+      const previous = previousSecrets[i]
+      const value = Redacted.isRedacted(previous) ? Redacted.value(previous) : undefined
+      if (typeof value !== "string" || value.length === 0) {
+        return fail(`previousSecrets[${i}]`, "each previous secret must be a non-empty Redacted string")
       }
-      timeout = decoded.value
     }
 
     const limits: Limits = { ...defaultLimits, ...stripUndefined(options.limits ?? {}) }
@@ -241,9 +254,20 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
       retry: options.retry ?? defaultRetrySchedule,
       autoIdempotency: options.autoIdempotency ?? true,
       limits,
-      encryptionMasterKey
+      encryptionMasterKey,
+      previousSecrets,
+      webhookMaxAge
     })
   })
+
+/** A positive, finite duration; `undefined` when absent. */
+const positiveDuration = (input: Duration.Input | undefined): Duration.Duration | "invalid" | undefined => {
+  if (input === undefined) return undefined
+  const decoded = Duration.fromInput(input)
+  return Option.isSome(decoded) && Duration.isFinite(decoded.value) && Duration.toMillis(decoded.value) > 0
+    ? decoded.value
+    : "invalid"
+}
 
 const stripUndefined = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -357,6 +381,15 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
 const envSettings: Config.Config<Settings> = Config.all({
   encryptionMasterKeyBase64: optional(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64")),
   timeout: optional(Config.Duration("SOCKUDO_TIMEOUT")),
+  webhookMaxAge: optional(Config.Duration("SOCKUDO_WEBHOOK_MAX_AGE")),
+  previousSecrets: optional(
+    Config.map(Config.Redacted("SOCKUDO_APP_PREVIOUS_SECRETS"), (list) =>
+      Redacted.value(list)
+        .split(",")
+        .filter((secret) => secret !== "")
+        .map((secret) => Redacted.make(secret))
+    )
+  ),
   limits: Config.all({
     maxChannelsPerTrigger: optional(Config.Int("SOCKUDO_MAX_CHANNELS_PER_TRIGGER")),
     maxChannelNameBytes: optional(Config.Int("SOCKUDO_MAX_CHANNEL_NAME_BYTES")),
@@ -390,7 +423,9 @@ const envCredentials: Config.Config<Options> = Config.all({
  *
  * It reads `SOCKUDO_URL`, or `SOCKUDO_APP_ID`, `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET` with
  * `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS` or `SOCKUDO_CLUSTER`; and in either case
- * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_TIMEOUT` (a duration such as `5 seconds`),
+ * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_APP_PREVIOUS_SECRETS` (comma-separated, for
+ * webhooks during a secret rotation), `SOCKUDO_WEBHOOK_MAX_AGE`, `SOCKUDO_TIMEOUT` (durations
+ * such as `5 seconds`),
  * `SOCKUDO_MAX_CHANNELS_PER_TRIGGER`, `SOCKUDO_MAX_CHANNEL_NAME_BYTES`,
  * `SOCKUDO_MAX_EVENT_NAME_BYTES`, `SOCKUDO_MAX_PAYLOAD_BYTES` and `SOCKUDO_MAX_BATCH_SIZE`.
  * Values are checked when the layer is built (a `SockudoConfigError` naming the option).

@@ -61,7 +61,10 @@ describe("SockudoConfig.layer", () => {
     ["limits.maxChannelsPerTrigger", { limits: { maxChannelsPerTrigger: 0 } }],
     ["limits.maxPayloadBytes", { limits: { maxPayloadBytes: -1 } }],
     ["encryptionMasterKeyBase64", { encryptionMasterKeyBase64: Redacted.make("c2hvcnQ=") }],
-    ["encryptionMasterKeyBase64", { encryptionMasterKeyBase64: Redacted.make("not base64!") }]
+    ["encryptionMasterKeyBase64", { encryptionMasterKeyBase64: Redacted.make("not base64!") }],
+    ["previousSecrets[1]", { previousSecrets: [Redacted.make("old"), Redacted.make("")] }],
+    ["previousSecrets[0]", { previousSecrets: ["plain" as never] }],
+    ["webhookMaxAge", { webhookMaxAge: "0 millis" }]
   ]
   for (const [field, options] of invalid) {
     it.effect(`rejects ${field} ${JSON.stringify(options)} naming the field`, () =>
@@ -235,6 +238,20 @@ describe("SockudoConfig.config, the environment's settings as a Config value", (
         maxPayloadBytes: 10240,
         maxBatchSize: 10
       })
+    })
+  )
+
+  it.effect("reads the previous secrets of a rotation and the webhook maximum age", () =>
+    Effect.gen(function* () {
+      const config = yield* resolve(SockudoConfig.layerConfig).pipe(
+        Effect.provideService(
+          ConfigProvider.ConfigProvider,
+          env({ ...credentials, SOCKUDO_APP_PREVIOUS_SECRETS: "old-1,old-2", SOCKUDO_WEBHOOK_MAX_AGE: "10 minutes" })
+        )
+      )
+      assert.deepStrictEqual(config.previousSecrets.map(Redacted.value), ["old-1", "old-2"])
+      assert.strictEqual(Duration.toMillis(config.webhookMaxAge!), 600_000)
+      assert.notInclude(JSON.stringify(config), "old-1")
     })
   )
 
