@@ -123,14 +123,15 @@ export class SockudoRateLimitError extends Schema.TaggedError<SockudoRateLimitEr
 
 /**
  * Any other 4xx: invalid input the server caught, a payload or limit rejection, a conflicting
- * idempotency key, a disabled feature (422). Never retried: the server poisons an idempotency key
- * after such a failure, so a retry needs a new key.
+ * idempotency key, a disabled feature (422). Never retried (the server poisons an idempotency key
+ * after such a failure, so a retry needs a new key), except 408: the server or a proxy gave up
+ * waiting for the request before it was handled.
  *
  * @since 0.1.0
  */
 export class SockudoClientError extends Schema.TaggedError<SockudoClientError>()("SockudoClientError", ResponseFields) {
   get isRetryable(): boolean {
-    return false
+    return this.status === 408
   }
   get retryAfter(): Duration.Duration | undefined {
     return undefined
@@ -157,8 +158,9 @@ export class SockudoServerError extends Schema.TaggedError<SockudoServerError>()
 
 /**
  * The request did not complete: connection refused or reset, DNS failure, the per-attempt
- * timeout (`timeout: true`), or the response body could not be read. The request may or may not
- * have reached the server, which is why publishes carry idempotency keys.
+ * timeout or the call's deadline (`timeout: true`), or the response body could not be read. The
+ * request may or may not have reached the server, which is why publishes carry idempotency keys.
+ * Neither `message` nor `cause` holds the signed query of the request.
  *
  * @since 0.1.0
  */

@@ -26,8 +26,8 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
-import { errorFromResponse, refusalStatus, snippet } from "./HttpErrors.ts"
-import { type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
+import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
+import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
@@ -43,7 +43,15 @@ export { errorFromResponse } from "./HttpErrors.ts"
  *
  * @since 0.1.0
  */
-export { type RetryMode, RetryScheduleOverride, retryPolicy, withRetrySchedule } from "./Retry.ts"
+export {
+  DeadlineOverride,
+  type RetryBounds,
+  type RetryMode,
+  RetryScheduleOverride,
+  retryPolicy,
+  withDeadline,
+  withRetrySchedule
+} from "./Retry.ts"
 
 /**
  * A request body serialised once per logical call: the exact bytes sent on every attempt and
@@ -242,10 +250,12 @@ export const make = Effect.gen(function* () {
   const signer = yield* Signer
   const client = yield* HttpClient.HttpClient
   const appPath = `/apps/${encode(config.appId)}`
+  const bounds = { maxWait: config.maxRetryWait }
   const policies = {
-    retryable: retryPolicy(config.retry, "retryable"),
-    "rejected-only": retryPolicy(config.retry, "rejected-only")
+    retryable: retryPolicy(config.retry, "retryable", bounds),
+    "rejected-only": retryPolicy(config.retry, "rejected-only", bounds)
   }
+  const timeoutMessage = `no response within ${Duration.format(config.timeout)}`
 
   const handle = <A>(
     spec: Request<A>,
@@ -309,40 +319,60 @@ export const make = Effect.gen(function* () {
       const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response))
     }
-    const attempt = withTimeout(
-      Effect.flatMap(Clock.currentTimeMillis, send),
-      config.timeout,
-      spec.finishOnTimeout ? completionGrace : undefined
-    ).pipe(
-      Effect.catchTags({
-        HttpClientError: (error) =>
-          Effect.fail(
-            new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: error.message,
-              timeout: false,
-              cause: error
-            })
-          ),
-        TimeoutError: () =>
-          Effect.fail(
-            new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: `no response within ${Duration.format(config.timeout)}`,
-              timeout: true
-            })
-          )
-      })
-    )
+    /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
+    const attemptWithin = (limit: Duration.Duration, timedOut: string) =>
+      withTimeout(
+        Effect.flatMap(Clock.currentTimeMillis, send),
+        limit,
+        spec.finishOnTimeout ? completionGrace : undefined
+      ).pipe(
+        Effect.catchTags({
+          HttpClientError: (error) =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: redactSigned(error.message),
+                timeout: false,
+                cause: redactCause(error.reason.cause)
+              })
+            ),
+          TimeoutError: () =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: timedOut,
+                timeout: true
+              })
+            )
+        })
+      )
     const mode = spec.retry ?? "retryable"
     // The retry schedule is only started after a first failure: a success costs no schedule.
     return Effect.withFiber<A, SockudoRequestError>((fiber) => {
       const override = fiber.getRef(RetryScheduleOverride)
-      return Effect.catch(attempt, (error) =>
-        retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode))
-      )
+      const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
+      if (deadline === undefined) {
+        const attempt = attemptWithin(config.timeout, timeoutMessage)
+        return Effect.catch(attempt, (error) =>
+          retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+        )
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (start) => {
+        const deadlineAt = start + Duration.toMillis(deadline)
+        const byDeadline = `no response within the call's deadline of ${Duration.format(deadline)}`
+        // Each attempt ends at its timeout or at the deadline, whichever comes first.
+        const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const remaining = Duration.millis(Math.max(1, deadlineAt - now))
+          return Duration.isLessThan(remaining, config.timeout)
+            ? attemptWithin(remaining, byDeadline)
+            : attemptWithin(config.timeout, timeoutMessage)
+        })
+        return Effect.catch(attempt, (error) =>
+          retryAfter(attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
+        )
+      })
     }).pipe(Effect.provideService(HttpClient.TracerDisabledWhen, disableClientSpan))
   }
 

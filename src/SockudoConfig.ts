@@ -60,6 +60,13 @@ export const defaultRetrySchedule: RetrySchedule = Schedule.min([
 ]).pipe(Schedule.jittered, Schedule.upTo({ times: 3 }))
 
 /**
+ * The default of `maxRetryWait`: 30 seconds.
+ *
+ * @since 0.1.0
+ */
+export const defaultMaxRetryWait: Duration.Duration = Duration.seconds(30)
+
+/**
  * A schedule that never retries, for callers who handle failures themselves.
  *
  * @since 0.1.0
@@ -90,6 +97,18 @@ export interface Options {
   readonly timeout?: Duration.Input | undefined
   /** Retry backoff, see {@link RetrySchedule}. Default {@link defaultRetrySchedule}. */
   readonly retry?: RetrySchedule | undefined
+  /**
+   * The longest the SDK waits before one retry. A `Retry-After` (or a backoff delay) beyond it
+   * ends the retries: the call fails at once with that error, whose `retryAfter` says when to
+   * come back. Default 30 seconds.
+   */
+  readonly maxRetryWait?: Duration.Input | undefined
+  /**
+   * An overall deadline of each call, across every attempt and wait: no attempt starts after it,
+   * and one still running at it ends there (a `SockudoTransportError` with `timeout: true`).
+   * Default: none (each attempt has `timeout`; the retries are bounded by `retry`).
+   */
+  readonly deadline?: Duration.Input | undefined
   /** Give every publish a generated idempotency key when the caller gives none. Default true. */
   readonly autoIdempotency?: boolean | undefined
   readonly limits?: Partial<Limits> | undefined
@@ -117,6 +136,8 @@ export interface Resolved {
   readonly baseUrl: string
   readonly timeout: Duration.Duration
   readonly retry: RetrySchedule
+  readonly maxRetryWait: Duration.Duration
+  readonly deadline: Duration.Duration | undefined
   readonly autoIdempotency: boolean
   readonly limits: Limits
   readonly encryptionMasterKey: Redacted.Redacted<Uint8Array> | undefined
@@ -203,6 +224,10 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
 
     const timeout = positiveDuration(options.timeout) ?? Duration.seconds(10)
     if (timeout === "invalid") return fail("timeout", "timeout must be a positive, finite duration")
+    const maxRetryWait = positiveDuration(options.maxRetryWait) ?? defaultMaxRetryWait
+    if (maxRetryWait === "invalid") return fail("maxRetryWait", "maxRetryWait must be a positive, finite duration")
+    const deadline = positiveDuration(options.deadline)
+    if (deadline === "invalid") return fail("deadline", "deadline must be a positive, finite duration")
     const webhookMaxAge = positiveDuration(options.webhookMaxAge)
     if (webhookMaxAge === "invalid") return fail("webhookMaxAge", "webhookMaxAge must be a positive, finite duration")
 
@@ -252,6 +277,8 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
       baseUrl,
       timeout,
       retry: options.retry ?? defaultRetrySchedule,
+      maxRetryWait,
+      deadline,
       autoIdempotency: options.autoIdempotency ?? true,
       limits,
       encryptionMasterKey,
@@ -381,6 +408,8 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
 const envSettings: Config.Config<Settings> = Config.all({
   encryptionMasterKeyBase64: optional(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64")),
   timeout: optional(Config.Duration("SOCKUDO_TIMEOUT")),
+  maxRetryWait: optional(Config.Duration("SOCKUDO_MAX_RETRY_WAIT")),
+  deadline: optional(Config.Duration("SOCKUDO_DEADLINE")),
   webhookMaxAge: optional(Config.Duration("SOCKUDO_WEBHOOK_MAX_AGE")),
   previousSecrets: optional(
     Config.map(Config.Redacted("SOCKUDO_APP_PREVIOUS_SECRETS"), (list) =>
@@ -424,8 +453,8 @@ const envCredentials: Config.Config<Options> = Config.all({
  * It reads `SOCKUDO_URL`, or `SOCKUDO_APP_ID`, `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET` with
  * `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS` or `SOCKUDO_CLUSTER`; and in either case
  * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_APP_PREVIOUS_SECRETS` (comma-separated, for
- * webhooks during a secret rotation), `SOCKUDO_WEBHOOK_MAX_AGE`, `SOCKUDO_TIMEOUT` (durations
- * such as `5 seconds`),
+ * webhooks during a secret rotation), `SOCKUDO_WEBHOOK_MAX_AGE`, `SOCKUDO_TIMEOUT`,
+ * `SOCKUDO_MAX_RETRY_WAIT`, `SOCKUDO_DEADLINE` (durations such as `5 seconds`),
  * `SOCKUDO_MAX_CHANNELS_PER_TRIGGER`, `SOCKUDO_MAX_CHANNEL_NAME_BYTES`,
  * `SOCKUDO_MAX_EVENT_NAME_BYTES`, `SOCKUDO_MAX_PAYLOAD_BYTES` and `SOCKUDO_MAX_BATCH_SIZE`.
  * Values are checked when the layer is built (a `SockudoConfigError` naming the option).
