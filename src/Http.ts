@@ -23,8 +23,8 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
+import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
 import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
 import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
@@ -85,21 +85,11 @@ export const prepareBody = (text: string): PreparedBody => {
 export const emptyBody: PreparedBody = prepareBody("")
 
 /**
- * Turns a parsed JSON body into the response value, or explains why it cannot.
+ * Decoding of answers that keeps unknown fields (see `Decode`).
  *
  * @since 0.1.0
  */
-export type Decoder<A> = (json: unknown) => Result.Result<A, string>
-
-/**
- * A decoder from a Schema. Unknown fields are ignored.
- *
- * @since 0.1.0
- */
-export const schemaDecoder = <S extends Schema.Decoder<unknown>>(schema: S): Decoder<S["Type"]> => {
-  const decode = Schema.decodeUnknownResult(schema)
-  return (json) => Result.mapError(decode(json), (issue) => String(issue))
-}
+export { type Decoder, schemaDecoder } from "./Decode.ts"
 
 /**
  * One API request.

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import { open } from "../Decode.ts"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
@@ -115,7 +116,7 @@ export interface DeleteResponse extends Schema.Schema.Type<typeof DeleteResponse
  * @since 0.1.0
  */
 export const Annotation = Schema.Struct({
-  action: Schema.Literals(["annotation.create", "annotation.delete"]),
+  action: open(["annotation.create", "annotation.delete"]),
   id: Schema.optionalKey(Schema.String),
   serial: Schema.String,
   messageSerial: Schema.String,

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { orElse, tolerant } from "../Decode.ts"
 
 /**
  * Attributes the server can report per channel in a publish response.
@@ -91,43 +92,53 @@ export interface BatchOptions {
 
 /**
  * What the server reports for one channel of a publish: the acknowledgement id, serials on
- * versioned channels, and the counts that were asked for.
+ * versioned channels, and the counts that were asked for. Every field is tolerant: one of an
+ * unexpected type (a serial past 2^53 sent as a string, say) is `undefined`, never a failed
+ * publish; fields this SDK does not know are kept.
  *
  * @since 0.1.0
  */
 export const ChannelReceipt = Schema.Struct({
-  acknowledgement_id: Schema.optionalKey(Schema.String),
-  message_serial: Schema.optionalKey(Schema.String),
-  history_serial: Schema.optionalKey(Schema.Number),
-  delivery_serial: Schema.optionalKey(Schema.Number),
-  version_serial: Schema.optionalKey(Schema.String),
-  user_count: Schema.optionalKey(Schema.Number),
-  subscription_count: Schema.optionalKey(Schema.Number)
+  acknowledgement_id: tolerant(Schema.String),
+  message_serial: tolerant(Schema.String),
+  history_serial: tolerant(Schema.Number),
+  delivery_serial: tolerant(Schema.Number),
+  version_serial: tolerant(Schema.String),
+  user_count: tolerant(Schema.Number),
+  subscription_count: tolerant(Schema.Number)
 })
 
 /**
  * @since 0.1.0
  */
-export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {}
+export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {
+  /** Fields a newer server adds. */
+  readonly [field: string]: unknown
+}
+
+const receipt = orElse(ChannelReceipt, {})
 
 /**
- * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`.
+ * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`. A 2xx
+ * answer of any other shape decodes as `{}`: the publish was accepted.
  *
  * @since 0.1.0
  */
-export const TriggerResponse = Schema.Struct({
-  ok: Schema.optionalKey(Schema.Boolean),
-  channels: Schema.optionalKey(Schema.Record(Schema.String, ChannelReceipt))
-})
+export const TriggerResponse = orElse(
+  Schema.Struct({
+    ok: tolerant(Schema.Boolean),
+    channels: tolerant(Schema.Record(Schema.String, receipt))
+  }),
+  {}
+)
 
 /**
- * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`.
+ * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`, as tolerant as
+ * {@link TriggerResponse}.
  *
  * @since 0.1.0
  */
-export const BatchResponse = Schema.Struct({
-  batch: Schema.optionalKey(Schema.Array(ChannelReceipt))
-})
+export const BatchResponse = orElse(Schema.Struct({ batch: tolerant(Schema.Array(receipt)) }), {})
 
 /**
  * The result of `trigger` and `sendToUser`.

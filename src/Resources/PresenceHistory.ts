@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import { open } from "../Decode.ts"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import type { QueryParam } from "../Signer.ts"
@@ -34,20 +35,14 @@ import * as Pagination from "./Pagination.ts"
  *
  * @since 0.1.0
  */
-export const PresenceEventKind = Schema.Literals(["member_added", "member_updated", "member_removed"])
+export const PresenceEventKind = open(["member_added", "member_updated", "member_removed"])
 
 /**
  * Why the change happened.
  *
  * @since 0.1.0
  */
-export const PresenceEventCause = Schema.Literals([
-  "join",
-  "disconnect",
-  "orphan_cleanup",
-  "timeout",
-  "forced_disconnect"
-])
+export const PresenceEventCause = open(["join", "disconnect", "orphan_cleanup", "timeout", "forced_disconnect"])
 
 /** What a presence row and its stored event both say. */
 const presenceFields = {

@@ -11,7 +11,15 @@ import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
-import { NonEmpty, NonNegativeInt, type PageOptions, type PushError, PushPage, PushProvider } from "./Common.ts"
+import {
+  AnswerProvider,
+  NonEmpty,
+  NonNegativeInt,
+  type PageOptions,
+  type PushError,
+  PushPage,
+  PushProvider
+} from "./Common.ts"
 import {
   admin,
   credentialPaths,
@@ -33,7 +41,7 @@ export const DeadLetter = Schema.Struct({
   deadLetterId: Schema.String,
   appId: Schema.String,
   publishId: Schema.String,
-  provider: Schema.optionalKey(PushProvider),
+  provider: Schema.optionalKey(AnswerProvider),
   stage: Schema.String,
   key: Schema.String,
   reason: Schema.String,

@@ -11,11 +11,21 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { open, tolerant } from "../../Decode.ts"
 import type { SockudoValidationError } from "../../Errors.ts"
-import { type Request, schemaDecoder } from "../../Http.ts"
+import { type Decoder, type Request, schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
 import * as Validation from "../../Validation.ts"
-import { HttpsUrl, JsonAtMost, maxBytes, NonEmpty, NonNegativeInt, type PushError, PushProvider } from "./Common.ts"
+import {
+  AnswerProvider,
+  HttpsUrl,
+  JsonAtMost,
+  maxBytes,
+  NonEmpty,
+  NonNegativeInt,
+  type PushError,
+  PushProvider
+} from "./Common.ts"
 import { PushRecipient } from "./Devices.ts"
 import { admin, invalid, json, noContent, type PushContext, pathSegment, validator } from "./Request.ts"
 import { ProviderOverride } from "./Templates.ts"
@@ -114,35 +124,47 @@ export const ScheduledPublishRequest = Schema.Struct({ ...publishFields, notBefo
 /** @since 0.1.0 */
 export interface ScheduledPublishRequest extends Schema.Schema.Type<typeof ScheduledPublishRequest> {}
 
+const fanoutRegime = open(["fastPath", "shardPath"])
+
 /**
  * 202 to a publish. `status` is `accepted` or `quota_exceeded` for a new publish; a duplicate
- * `publishId` reports the existing publish's state label.
+ * `publishId` reports the existing publish's state label. The publish was accepted whatever
+ * else the answer says: every field but `publishId` is tolerant (`undefined` when missing or of
+ * an unexpected type), the enums are open, and a `publishId` missing from the answer is the one
+ * that was sent.
  *
  * @since 0.1.0
  */
 export const PublishAccepted = Schema.Struct({
   publishId: Schema.String,
-  status: Schema.Literals([
-    "accepted",
-    "planning",
-    "throttled",
-    "dispatching",
-    "cancelled",
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "quota_exceeded",
-    "expired",
-    "dead_lettered"
-  ]),
-  expectedRecipients: Schema.Number,
-  fanoutRegime: Schema.Literals(["fastPath", "shardPath"]),
-  renderedPayloads: Schema.Array(
-    Schema.Struct({ provider: PushProvider, payload: Schema.Unknown, usedOverride: Schema.Boolean })
+  status: tolerant(
+    open([
+      "accepted",
+      "planning",
+      "throttled",
+      "dispatching",
+      "cancelled",
+      "succeeded",
+      "partially_succeeded",
+      "failed",
+      "quota_exceeded",
+      "expired",
+      "dead_lettered"
+    ])
+  ),
+  expectedRecipients: tolerant(Schema.Number),
+  fanoutRegime: tolerant(fanoutRegime),
+  renderedPayloads: tolerant(
+    Schema.Array(
+      Schema.Struct({ provider: AnswerProvider, payload: Schema.Unknown, usedOverride: tolerant(Schema.Boolean) })
+    )
   )
 })
 /** @since 0.1.0 */
-export interface PublishAccepted extends Schema.Schema.Type<typeof PublishAccepted> {}
+export interface PublishAccepted extends Schema.Schema.Type<typeof PublishAccepted> {
+  /** Fields a newer server adds. */
+  readonly [field: string]: unknown
+}
 
 /**
  * 202 to a batch publish: one entry per request, in order.
@@ -162,7 +184,7 @@ export interface BatchPublishAccepted extends Schema.Schema.Type<typeof BatchPub
 export const PublishStatus = Schema.Struct({
   appId: Schema.String,
   publishId: Schema.String,
-  state: Schema.Literals([
+  state: open([
     "queued",
     "planning",
     "throttled",
@@ -185,7 +207,7 @@ export const PublishStatus = Schema.Struct({
     retryAttempted: Schema.Number,
     deadLettered: Schema.Number
   }),
-  fanoutRegime: Schema.optionalKey(Schema.NullOr(Schema.Literals(["fastPath", "shardPath"]))),
+  fanoutRegime: Schema.optionalKey(Schema.NullOr(fanoutRegime)),
   retryAfterMs: Schema.optionalKey(Schema.NullOr(Schema.Number)),
   errorReason: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
@@ -204,8 +226,28 @@ export interface PublishOptions {
 
 const checkPublish = validator(PublishRequest)
 const checkScheduled = validator(ScheduledPublishRequest)
-const decodeAccepted = schemaDecoder(PublishAccepted)
-const decodeBatch = schemaDecoder(BatchPublishAccepted)
+const decodeAcceptedAnswer = schemaDecoder(PublishAccepted)
+const decodeBatchAnswer = schemaDecoder(BatchPublishAccepted)
+
+/** An accepted item with the `publishId` that was sent when the answer has none. */
+const withSentId = (item: unknown, sent: string | undefined): unknown => {
+  if (sent === undefined) return item
+  if (!Validation.isRecord(item)) return { publishId: sent }
+  return typeof item.publishId === "string" ? item : { ...item, publishId: sent }
+}
+
+const decodeAccepted =
+  (sent: string | undefined): Decoder<PublishAccepted> =>
+  (json) =>
+    decodeAcceptedAnswer(withSentId(json, sent))
+
+const decodeBatch =
+  (sent: ReadonlyArray<string | undefined>): Decoder<BatchPublishAccepted> =>
+  (json) => {
+    if (!Validation.isRecord(json) || !Array.isArray(json.items)) return decodeBatchAnswer(json)
+    const items: ReadonlyArray<unknown> = json.items
+    return decodeBatchAnswer({ ...json, items: items.map((item, i) => withSentId(item, sent[i])) })
+  }
 const decodeStatus = schemaDecoder(PublishStatus)
 
 /**
@@ -251,7 +293,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
           path: "/push/publish",
           body: json(wire),
           headers,
-          decode: decodeAccepted,
+          decode: decodeAccepted(wire.publishId),
           retry: wire.publishId === undefined ? "rejected-only" : "retryable"
         }
       })
@@ -279,7 +321,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
       path: "/push/batch/publish",
       body: json(wire),
       headers: headers.success,
-      decode: decodeBatch,
+      decode: decodeBatch(wire.map((r) => r.publishId)),
       retry: wire.every((r) => r.publishId !== undefined) ? "retryable" : "rejected-only"
     })
   }
