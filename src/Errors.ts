@@ -301,6 +301,24 @@ export class SockudoWebhookExpiredError extends Schema.TaggedError<SockudoWebhoo
 }
 
 /**
+ * A `PromiseClient` operation called after `close()`: its connection pool is gone. Make a new
+ * client (and close each one once, when the application stops).
+ *
+ * @since 0.1.0
+ */
+export class SockudoClientClosedError extends Schema.TaggedError<SockudoClientClosedError>()(
+  "SockudoClientClosedError",
+  { message: Schema.String }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
  * Every error the SDK's operations can fail with.
  *
  * @since 0.1.0
@@ -315,6 +333,7 @@ export type SockudoError =
   | SockudoTransportError
   | SockudoDecodeError
   | SockudoEncryptionError
+  | SockudoClientClosedError
 
 /**
  * Errors of webhook verification. An event that cannot be decrypted does not fail the webhook
@@ -359,7 +378,8 @@ const tags = new Set([
   "SockudoWebhookKeyError",
   "SockudoWebhookSignatureError",
   "SockudoWebhookBodyError",
-  "SockudoWebhookExpiredError"
+  "SockudoWebhookExpiredError",
+  "SockudoClientClosedError"
 ])
 
 /**

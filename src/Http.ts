@@ -27,6 +27,7 @@ import type * as Tracer from "effect/Tracer"
 import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
 import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
+import { CurrentScope, preparingWith } from "./Idempotency.ts"
 import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
@@ -378,18 +379,30 @@ export const make = Effect.gen(function* () {
     prepare: () => Result.Result<Request<A>, E>
   ): Effect.Effect<A, E | SockudoRequestError> => {
     let prepared: Request<A> | undefined
-    return Effect.withSpan(
-      Effect.suspend((): Effect.Effect<A, E | SockudoRequestError> => {
-        if (prepared === undefined) {
+    // Inside `Sockudo.idempotent`, the scope's key this request was prepared with.
+    let preparedFor: string | undefined
+    const identity = {}
+    const self = Effect.withFiber((fiber): Effect.Effect<A, E | SockudoRequestError> => {
+      const scope = fiber.getRef(CurrentScope)
+      if (scope === undefined) {
+        if (prepared === undefined || preparedFor !== undefined) {
           const result = prepare()
           if (Result.isFailure(result)) return Effect.fail(result.failure)
           prepared = result.success
+          preparedFor = undefined
         }
         return request(prepared)
-      }),
-      span,
-      spanOptions
-    )
+      }
+      const key = scope.keyOf(identity)
+      if (prepared === undefined || preparedFor !== key) {
+        const result = preparingWith(key, prepare)
+        if (Result.isFailure(result)) return Effect.fail(result.failure)
+        prepared = result.success
+        preparedFor = key
+      }
+      return request(prepared)
+    })
+    return Effect.withSpan(self, span, spanOptions)
   }
 
   return Http.of({ appPath, request, prepareOnce, signUrl })

@@ -31,6 +31,7 @@ import * as Result from "effect/Result"
 import * as Crypto from "./Crypto.ts"
 import { type SockudoEncryptionError, SockudoValidationError, type SockudoWebhookError } from "./Errors.ts"
 import * as Http from "./Http.ts"
+import * as Idempotency from "./Idempotency.ts"
 import * as Annotations from "./Resources/Annotations.ts"
 import * as Channels from "./Resources/Channels.ts"
 import * as Events from "./Resources/Events.ts"
@@ -140,6 +141,14 @@ export interface Service extends Events.Events {
     body?: unknown
   ) => Effect.Effect<string, SockudoValidationError>
 }
+
+/**
+ * Runs a program as one retry-safe unit: its publishes and mutations get keys from `key` and
+ * their position, the same on every run (see `Idempotency`).
+ *
+ * @since 0.1.0
+ */
+export const idempotent = Idempotency.idempotent
 
 /**
  * @since 0.1.0

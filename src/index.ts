@@ -10,6 +10,8 @@ export * as Crypto from "./Crypto.ts"
 export * as SockudoError from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Http from "./Http.ts"
+/** Idempotency across a whole program: `Sockudo.idempotent`. @since 0.1.0 */
+export * as Idempotency from "./Idempotency.ts"
 /** The SDK as Promises, for code that does not use Effect. @since 0.1.0 */
 export * as PromiseClient from "./PromiseClient.ts"
 /** Annotations on versioned messages: request options and response schemas. @since 0.1.0 */

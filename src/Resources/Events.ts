@@ -18,6 +18,7 @@ import * as Result from "effect/Result"
 import { Encryption } from "../Crypto.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { scopedKey } from "../Idempotency.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
 import {
@@ -134,7 +135,8 @@ export const make = Effect.gen(function* () {
   const encryption = yield* Encryption
   const limits: Limits = config.limits
 
-  const chooseKey = (given: string | undefined) => given ?? (config.autoIdempotency ? randomUUID() : undefined)
+  const chooseKey = (given: string | undefined) =>
+    given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
 
   /** The `data` field as sent: serialised, and sealed for an encrypted channel. */
   const wireData = (

@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -23,6 +24,7 @@ import type * as Stream from "effect/Stream"
 import { Encryption } from "../Crypto.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { scopedKey } from "../Idempotency.ts"
 import type { QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
@@ -224,7 +226,7 @@ export const make = Effect.gen(function* () {
       const bytes = typeof given === "string" ? Validation.byteLength(given) : 0
       if (bytes === 0 || bytes > OP_ID_MAX_BYTES) return invalid(operation, "opId", "must be 1 to 64 bytes")
     }
-    const opId = given ?? (config.autoIdempotency ? randomUUID() : undefined)
+    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
     if (opId !== undefined) wire.op_id = opId
     const body = Validation.toJson(wire)
     if ("error" in body) return invalid(operation, "extras", body.error)

@@ -4,12 +4,14 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
+import { scopedKey } from "../../Idempotency.ts"
 import { encode } from "../../Signer.ts"
 import {
   AnswerProvider,
@@ -163,7 +165,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       body: json({
         appId,
         publishId: checked.publishId,
-        eventId: checked.eventId ?? randomUUID(),
+        eventId: checked.eventId ?? scopedKey() ?? randomUUID(),
         occurredAtMs: checked.occurredAtMs,
         result: { appId, publishId: checked.publishId, ...checked.result }
       }),

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -12,6 +13,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { SockudoValidationError } from "../../Errors.ts"
 import { type Decoder, type Http, type PreparedBody, prepareBody } from "../../Http.ts"
+import { scopedKey } from "../../Idempotency.ts"
 import type { QueryParam } from "../../Signer.ts"
 import type { SockudoConfig } from "../../SockudoConfig.ts"
 import * as Validation from "../../Validation.ts"
@@ -176,7 +178,7 @@ export const isMillis = (u: unknown): u is number => Number.isInteger(u) && (u a
  */
 export const makeContext = (config: SockudoConfig["Service"], http: Http["Service"]) => {
   const appId = config.appId
-  const newPublishId = () => (config.autoIdempotency ? randomUUID() : undefined)
+  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
 
   const get = <A>(operation: string, path: string, decode: Decoder<A>, query?: ReadonlyArray<QueryParam>) =>
     http.request({ operation, method: "GET", path, query, headers: admin, decode })
