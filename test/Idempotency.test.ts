@@ -255,46 +255,79 @@ describe("what each form means, against the emulator's idempotency store (a publ
   )
 })
 
+/**
+ * A PromiseClient over the in-process emulator (no SDK retries), with `rule` injected and a
+ * client subscribed to `orders`; `body` gets the client and what the subscriber received.
+ */
+const withEmulator = async (
+  rule: Faults.FaultRule,
+  body: (
+    sockudo: PromiseClient.PromiseClient,
+    seen: { readonly delivered: () => Promise<ReadonlyArray<string>>; readonly sent: () => Promise<number> }
+  ) => Promise<void>
+) => {
+  const runtime = ManagedRuntime.make(Emulator.layerTest({ sockudo: noRetries }))
+  try {
+    const emulator = await runtime.runPromise(Emulator.Emulator)
+    const client = await runtime.runPromise(emulator.connect())
+    await runtime.runPromise(client.subscribe("orders"))
+    await runtime.runPromise(emulator.faults.inject(rule))
+    await using sockudo = await PromiseClient.make(
+      Layer.succeed(Sockudo.Sockudo, await runtime.runPromise(Sockudo.Sockudo))
+    )
+    await body(sockudo, {
+      delivered: async () => (await runtime.runPromise(client.events("orders"))).map((m) => m.event),
+      sent: async () => (await runtime.runPromise(emulator.requests)).filter((r) => r.route === "/events").length
+    })
+  } finally {
+    await runtime.dispose()
+  }
+}
+
 describe("PromiseClient.idempotent: the same scope for a Promise user's retry loop", () => {
-  it("a retry loop around sockudo.idempotent(key, body) re-sends the same keys, and every event arrives once", async () => {
-    const runtime = ManagedRuntime.make(Emulator.layerTest({ sockudo: noRetries }))
-    try {
-      const emulator = await runtime.runPromise(Emulator.Emulator)
-      const client = await runtime.runPromise(emulator.connect())
-      await runtime.runPromise(client.subscribe("orders"))
-      let n = 0
-      await runtime.runPromise(
-        emulator.faults.inject({ route: (t) => t.route === "/events" && ++n === 2, fault: Faults.dropAfter })
-      )
-      await using sockudo = await PromiseClient.make(
-        Layer.succeed(Sockudo.Sockudo, await runtime.runPromise(Sockudo.Sockudo))
-      )
-      const checkout = (orderId: string) =>
-        sockudo.idempotent(`checkout-${orderId}`, async (s) => {
-          await s.trigger("orders", "a", orderId)
-          await s.trigger("orders", "b", orderId)
-          await s.trigger("orders", "c", orderId)
-        })
-      let attempts = 0
-      for (;;) {
-        attempts++
+  it("a retry loop around sockudo.idempotent(key, body) re-sends the same keys, and every event arrives once", () => {
+    let n = 0
+    return withEmulator(
+      { route: (t) => t.route === "/events" && ++n === 2, fault: Faults.dropAfter },
+      async (sockudo, seen) => {
+        const checkout = (orderId: string) =>
+          sockudo.idempotent(`checkout-${orderId}`, async (s) => {
+            await s.trigger("orders", "a", orderId)
+            await s.trigger("orders", "b", orderId)
+            await s.trigger("orders", "c", orderId)
+          })
+        let attempts = 0
+        for (;;) {
+          attempts++
+          try {
+            await checkout("o-1")
+            break
+          } catch (error) {
+            expect(error).toMatchObject({ _tag: "SockudoTransportError" })
+            if (attempts > 3) throw error
+          }
+        }
+        assert.strictEqual(attempts, 2)
+        assert.deepStrictEqual(await seen.delivered(), ["a", "b", "c"])
+        assert.strictEqual(await seen.sent(), 5, "the retry re-sent a and b, which the server answered from its cache")
+      }
+    )
+  })
+
+  it("without the scope, an idempotencyKey chosen once and given on every attempt survives the retry loop too", () =>
+    withEmulator({ route: "POST /events", times: 1, fault: Faults.dropAfter }, async (sockudo, seen) => {
+      const idempotencyKey = "order-o-2-paid"
+      for (let attempt = 1; ; attempt++) {
         try {
-          await checkout("o-1")
+          await sockudo.trigger("orders", "paid", "o-2", { idempotencyKey })
           break
         } catch (error) {
-          expect(error).toMatchObject({ _tag: "SockudoTransportError" })
-          if (attempts > 3) throw error
+          if (attempt === 3) throw error
         }
       }
-      const delivered = (await runtime.runPromise(client.events("orders"))).map((m) => m.event)
-      assert.strictEqual(attempts, 2)
-      assert.deepStrictEqual(delivered, ["a", "b", "c"])
-      const sent = (await runtime.runPromise(emulator.requests)).filter((r) => r.route === "/events").length
-      assert.strictEqual(sent, 5, "the retry re-sent a and b, which the server answered from its cache")
-    } finally {
-      await runtime.dispose()
-    }
-  })
+      assert.deepStrictEqual(await seen.delivered(), ["paid"])
+      assert.strictEqual(await seen.sent(), 2)
+    }))
 
   it("a key that is not valid rejects with a SockudoValidationError before anything is sent", async () => {
     await using sockudo = await PromiseClient.make(SockudoTest.layer())

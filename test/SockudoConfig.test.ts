@@ -241,16 +241,24 @@ describe("SockudoConfig.config, the environment's settings as a Config value", (
     })
   )
 
-  it.effect("reads the previous secrets of a rotation and the webhook maximum age", () =>
+  it.effect("reads the previous secrets of a rotation, the webhook maximum age, the retry wait and the deadline", () =>
     Effect.gen(function* () {
       const config = yield* resolve(SockudoConfig.layerConfig).pipe(
         Effect.provideService(
           ConfigProvider.ConfigProvider,
-          env({ ...credentials, SOCKUDO_APP_PREVIOUS_SECRETS: "old-1,old-2", SOCKUDO_WEBHOOK_MAX_AGE: "10 minutes" })
+          env({
+            ...credentials,
+            SOCKUDO_APP_PREVIOUS_SECRETS: "old-1,old-2",
+            SOCKUDO_WEBHOOK_MAX_AGE: "10 minutes",
+            SOCKUDO_MAX_RETRY_WAIT: "2 minutes",
+            SOCKUDO_DEADLINE: "15 seconds"
+          })
         )
       )
       assert.deepStrictEqual(config.previousSecrets.map(Redacted.value), ["old-1", "old-2"])
       assert.strictEqual(Duration.toMillis(config.webhookMaxAge!), 600_000)
+      assert.strictEqual(Duration.toMillis(config.maxRetryWait), 120_000)
+      assert.strictEqual(Duration.toMillis(config.deadline!), 15_000)
       assert.notInclude(JSON.stringify(config), "old-1")
     })
   )

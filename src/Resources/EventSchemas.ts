@@ -46,7 +46,10 @@ export interface MessageExtras {
 export interface EventOptions {
   /** Exclude this connection (`"1234.5678"`) from delivery. */
   readonly socketId?: string | undefined
-  /** Ask for per-channel counts; switches the response to the per-channel form. */
+  /**
+   * Ask for per-channel counts; switches the response to the per-channel form, whose receipts
+   * carry the serials on versioned channels. `[]` asks for that form without counts.
+   */
   readonly info?: ReadonlyArray<PublishInfo> | undefined
   /** Client-chosen message identity; also the message-level dedupe key. */
   readonly messageId?: string | undefined
@@ -148,7 +151,12 @@ export const BatchResponse = orElse(Schema.Struct({ batch: tolerant(Schema.Array
 export interface TriggerResult {
   /** The idempotency key that was sent, if any: the same on every retry. */
   readonly idempotencyKey: string | undefined
-  /** Per-channel receipts; empty unless `info` or `messageId` was given (or the channel is versioned). */
+  /**
+   * Per-channel receipts, only when the request asked for them: with `info` (`[]` for receipts
+   * without counts), a `messageId`, or an AI event name (`ai-output`, ...). Empty otherwise,
+   * on a versioned channel too. A receipt holds the serials only on channels with versioned
+   * messages and history on.
+   */
   readonly channels: Readonly<Record<string, ChannelReceipt>>
 }
 
