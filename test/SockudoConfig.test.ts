@@ -203,32 +203,29 @@ describe("malformed percent-escapes in a Sockudo URL", () => {
 describe("SockudoConfig.config, the environment's settings as a Config value", () => {
   const env = (vars: Record<string, string>) => ConfigProvider.fromEnv({ env: vars })
   const credentials = { SOCKUDO_APP_ID: "a1", SOCKUDO_APP_KEY: "k1", SOCKUDO_APP_SECRET: "s1" }
+  /** The configuration layerConfig reads from the test app's credentials and `vars`. */
+  const fromEnv = (vars: Record<string, string>) =>
+    resolve(SockudoConfig.layerConfig).pipe(
+      Effect.provideService(ConfigProvider.ConfigProvider, env({ ...credentials, ...vars }))
+    )
 
   it.effect("SOCKUDO_CLUSTER sets the Pusher cluster host instead of falling back to 127.0.0.1:6001", () =>
     Effect.gen(function* () {
-      const config = yield* resolve(SockudoConfig.layerConfig).pipe(
-        Effect.provideService(ConfigProvider.ConfigProvider, env({ ...credentials, SOCKUDO_CLUSTER: "eu" }))
-      )
+      const config = yield* fromEnv({ SOCKUDO_CLUSTER: "eu" })
       assert.strictEqual(config.baseUrl, "https://api-eu.pusher.com")
     })
   )
 
   it.effect("reads the timeout and every limit", () =>
     Effect.gen(function* () {
-      const config = yield* resolve(SockudoConfig.layerConfig).pipe(
-        Effect.provideService(
-          ConfigProvider.ConfigProvider,
-          env({
-            ...credentials,
-            SOCKUDO_TIMEOUT: "2500 millis",
-            SOCKUDO_MAX_CHANNELS_PER_TRIGGER: "10",
-            SOCKUDO_MAX_CHANNEL_NAME_BYTES: "64",
-            SOCKUDO_MAX_EVENT_NAME_BYTES: "32",
-            SOCKUDO_MAX_PAYLOAD_BYTES: "10240",
-            SOCKUDO_MAX_BATCH_SIZE: "10"
-          })
-        )
-      )
+      const config = yield* fromEnv({
+        SOCKUDO_TIMEOUT: "2500 millis",
+        SOCKUDO_MAX_CHANNELS_PER_TRIGGER: "10",
+        SOCKUDO_MAX_CHANNEL_NAME_BYTES: "64",
+        SOCKUDO_MAX_EVENT_NAME_BYTES: "32",
+        SOCKUDO_MAX_PAYLOAD_BYTES: "10240",
+        SOCKUDO_MAX_BATCH_SIZE: "10"
+      })
       assert.strictEqual(Duration.toMillis(config.timeout), 2500)
       assert.deepStrictEqual(config.limits, {
         ...SockudoConfig.defaultLimits,
@@ -243,18 +240,12 @@ describe("SockudoConfig.config, the environment's settings as a Config value", (
 
   it.effect("reads the previous secrets of a rotation, the webhook maximum age, the retry wait and the deadline", () =>
     Effect.gen(function* () {
-      const config = yield* resolve(SockudoConfig.layerConfig).pipe(
-        Effect.provideService(
-          ConfigProvider.ConfigProvider,
-          env({
-            ...credentials,
-            SOCKUDO_APP_PREVIOUS_SECRETS: "old-1,old-2",
-            SOCKUDO_WEBHOOK_MAX_AGE: "10 minutes",
-            SOCKUDO_MAX_RETRY_WAIT: "2 minutes",
-            SOCKUDO_DEADLINE: "15 seconds"
-          })
-        )
-      )
+      const config = yield* fromEnv({
+        SOCKUDO_APP_PREVIOUS_SECRETS: "old-1,old-2",
+        SOCKUDO_WEBHOOK_MAX_AGE: "10 minutes",
+        SOCKUDO_MAX_RETRY_WAIT: "2 minutes",
+        SOCKUDO_DEADLINE: "15 seconds"
+      })
       assert.deepStrictEqual(config.previousSecrets.map(Redacted.value), ["old-1", "old-2"])
       assert.strictEqual(Duration.toMillis(config.webhookMaxAge!), 600_000)
       assert.strictEqual(Duration.toMillis(config.maxRetryWait), 120_000)
