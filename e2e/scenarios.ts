@@ -504,7 +504,9 @@ const scenarios: ReadonlyArray<{
       const counted = await sdk.run((s) =>
         s.channels.list({ filterByPrefix: `s6-${run}-`, info: ["subscription_count"] })
       )
-      assert.deepStrictEqual(counted.channels, { [pubA]: { subscription_count: 2 }, [pubB]: { subscription_count: 1 } })
+      // Fields a server adds (soketi's `occupied`) are kept on the decoded entries: compare the counts.
+      const counts = Object.fromEntries(Object.entries(counted.channels).map(([c, e]) => [c, e.subscription_count]))
+      assert.deepStrictEqual(counts, { [pubA]: 2, [pubB]: 1 })
 
       const plain = await sdk.run((s) => s.channels.list({ filterByPrefix: `s6-${run}-` }))
       assert.deepStrictEqual(Object.keys(plain.channels).sort(), [pubA, pubB])
@@ -526,7 +528,7 @@ const scenarios: ReadonlyArray<{
       assert.deepStrictEqual(Object.keys(presences.channels), [presence])
       t.note(`presence list with info=user_count: ${JSON.stringify(presences.channels)}`)
       await t.capability("channels.list user_count", () =>
-        assert.deepStrictEqual(presences.channels[presence], { user_count: 2 })
+        assert.strictEqual(presences.channels[presence]?.user_count, 2)
       )
 
       for (const client of [c1, c2, c3]) client.disconnect()

@@ -129,14 +129,15 @@ export class SockudoRateLimitError extends Schema.TaggedError<SockudoRateLimitEr
 
 /**
  * Any other 4xx: invalid input the server caught, a payload or limit rejection, a conflicting
- * idempotency key, a disabled feature (422). Never retried: the server poisons an idempotency key
- * after such a failure, so a retry needs a new key.
+ * idempotency key, a disabled feature (422). Never retried (the server poisons an idempotency key
+ * after such a failure, so a retry needs a new key), except 408: the server or a proxy gave up
+ * waiting for the request before it was handled.
  *
  * @since 0.1.0
  */
 export class SockudoClientError extends Schema.TaggedError<SockudoClientError>()("SockudoClientError", ResponseFields) {
   get isRetryable(): boolean {
-    return false
+    return this.status === 408
   }
   get retryAfter(): Duration.Duration | undefined {
     return undefined
@@ -163,8 +164,9 @@ export class SockudoServerError extends Schema.TaggedError<SockudoServerError>()
 
 /**
  * The request did not complete: connection refused or reset, DNS failure, the per-attempt
- * timeout (`timeout: true`), or the response body could not be read. The request may or may not
- * have reached the server, which is why publishes carry idempotency keys.
+ * timeout or the call's deadline (`timeout: true`), or the response body could not be read. The
+ * request may or may not have reached the server, which is why publishes carry idempotency keys.
+ * Neither `message` nor `cause` holds the signed query of the request.
  *
  * @since 0.1.0
  */
@@ -226,7 +228,8 @@ export class SockudoEncryptionError extends Schema.TaggedError<SockudoEncryption
 const WebhookFields = { message: Schema.String }
 
 /**
- * A webhook whose `X-Pusher-Key` header is missing or names another app.
+ * A webhook whose `X-Pusher-Key` header is missing or names another app, or a request given
+ * without its headers.
  *
  * @since 0.1.0
  */
@@ -260,13 +263,58 @@ export class SockudoWebhookSignatureError extends Schema.TaggedError<SockudoWebh
 }
 
 /**
- * A correctly signed webhook whose body is not `{ time_ms, events: [...] }`.
+ * A correctly signed webhook whose body is not `{ time_ms, events: [...] }`, or a request whose
+ * body is not the raw body as received (a string or bytes): one a framework already parsed
+ * cannot be verified, since the signature covers the exact bytes.
  *
  * @since 0.1.0
  */
 export class SockudoWebhookBodyError extends Schema.TaggedError<SockudoWebhookBodyError>()(
   "SockudoWebhookBodyError",
   WebhookFields
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A correctly signed webhook older than the configured maximum age (`webhookMaxAge`, or
+ * `maxAge` of `Webhook.verify`), measured from its `time_ms`: a replay, or a delivery the
+ * server kept retrying for longer than that.
+ *
+ * @since 0.1.0
+ */
+export class SockudoWebhookExpiredError extends Schema.TaggedError<SockudoWebhookExpiredError>()(
+  "SockudoWebhookExpiredError",
+  {
+    ...WebhookFields,
+    /** The webhook's `time_ms`. */
+    timeMs: Schema.Number,
+    ageMillis: Schema.Number,
+    maxAgeMillis: Schema.Number
+  }
+) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
+ * A `PromiseClient` operation called after `close()`: its connection pool is gone. Make a new
+ * client (and close each one once, when the application stops).
+ *
+ * @since 0.1.0
+ */
+export class SockudoClientClosedError extends Schema.TaggedError<SockudoClientClosedError>()(
+  "SockudoClientClosedError",
+  { message: Schema.String }
 ) {
   get isRetryable(): boolean {
     return false
@@ -292,6 +340,7 @@ export type SockudoError =
   | SockudoTransportError
   | SockudoDecodeError
   | SockudoEncryptionError
+  | SockudoClientClosedError
 
 /**
  * A `Publisher` whose scope has closed refused an event: nothing was sent.
@@ -311,7 +360,9 @@ export class SockudoPublisherClosedError extends Schema.TaggedError<SockudoPubli
 }
 
 /**
- * Errors of webhook verification. Decryption failures surface as `SockudoEncryptionError`.
+ * Errors of webhook verification. An event that cannot be decrypted does not fail the webhook
+ * (it is delivered as an `UndecryptableEvent` carrying its `SockudoEncryptionError`); a
+ * configured master key that is not base64 of 32 bytes does.
  *
  * @since 0.1.0
  */
@@ -319,6 +370,7 @@ export type SockudoWebhookError =
   | SockudoWebhookKeyError
   | SockudoWebhookSignatureError
   | SockudoWebhookBodyError
+  | SockudoWebhookExpiredError
   | SockudoEncryptionError
 
 /**
@@ -350,7 +402,9 @@ const tags = new Set([
   "SockudoWebhookKeyError",
   "SockudoWebhookSignatureError",
   "SockudoWebhookBodyError",
-  "SockudoPublisherClosedError"
+  "SockudoPublisherClosedError",
+  "SockudoWebhookExpiredError",
+  "SockudoClientClosedError"
 ])
 
 /**

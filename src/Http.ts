@@ -23,11 +23,12 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
+import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
-import { errorFromResponse, refusalStatus, snippet } from "./HttpErrors.ts"
-import { type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
+import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
+import { CurrentScope, preparingWith } from "./Idempotency.ts"
+import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
@@ -43,7 +44,15 @@ export { errorFromResponse } from "./HttpErrors.ts"
  *
  * @since 0.1.0
  */
-export { type RetryMode, RetryScheduleOverride, retryPolicy, withRetrySchedule } from "./Retry.ts"
+export {
+  DeadlineOverride,
+  type RetryBounds,
+  type RetryMode,
+  RetryScheduleOverride,
+  retryPolicy,
+  withDeadline,
+  withRetrySchedule
+} from "./Retry.ts"
 
 /**
  * A request body serialised once per logical call: the exact bytes sent on every attempt and
@@ -80,21 +89,11 @@ export const prepareBody = (text: string): PreparedBody => {
 export const emptyBody: PreparedBody = prepareBody("")
 
 /**
- * Turns a parsed JSON body into the response value, or explains why it cannot.
+ * Decoding of answers that keeps unknown fields (see `Decode`).
  *
  * @since 0.1.0
  */
-export type Decoder<A> = (json: unknown) => Result.Result<A, string>
-
-/**
- * A decoder from a Schema. Unknown fields are ignored.
- *
- * @since 0.1.0
- */
-export const schemaDecoder = <S extends Schema.Decoder<unknown>>(schema: S): Decoder<S["Type"]> => {
-  const decode = Schema.decodeUnknownResult(schema)
-  return (json) => Result.mapError(decode(json), (issue) => String(issue))
-}
+export { type Decoder, schemaDecoder } from "./Decode.ts"
 
 /**
  * One API request.
@@ -259,11 +258,13 @@ export const make = Effect.gen(function* () {
   const signer = yield* Signer
   const client = yield* HttpClient.HttpClient
   const appPath = `/apps/${encode(config.appId)}`
+  const bounds = { maxWait: config.maxRetryWait }
   const policies = {
-    retryable: retryPolicy(config.retry, "retryable"),
-    "rejected-only": retryPolicy(config.retry, "rejected-only"),
-    "unless-claimed": retryPolicy(config.retry, "unless-claimed")
+    retryable: retryPolicy(config.retry, "retryable", bounds),
+    "rejected-only": retryPolicy(config.retry, "rejected-only", bounds),
+    "unless-claimed": retryPolicy(config.retry, "unless-claimed", bounds)
   }
+  const timeoutMessage = `no response within ${Duration.format(config.timeout)}`
 
   const handle = <A>(
     spec: Request<A>,
@@ -327,40 +328,60 @@ export const make = Effect.gen(function* () {
       const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response))
     }
-    const attempt = withTimeout(
-      Effect.flatMap(Clock.currentTimeMillis, send),
-      config.timeout,
-      spec.finishOnTimeout ? completionGrace : undefined
-    ).pipe(
-      Effect.catchTags({
-        HttpClientError: (error) =>
-          Effect.fail(
-            new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: error.message,
-              timeout: false,
-              cause: error
-            })
-          ),
-        TimeoutError: () =>
-          Effect.fail(
-            new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: `no response within ${Duration.format(config.timeout)}`,
-              timeout: true
-            })
-          )
-      })
-    )
+    /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
+    const attemptWithin = (limit: Duration.Duration, timedOut: string) =>
+      withTimeout(
+        Effect.flatMap(Clock.currentTimeMillis, send),
+        limit,
+        spec.finishOnTimeout ? completionGrace : undefined
+      ).pipe(
+        Effect.catchTags({
+          HttpClientError: (error) =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: redactSigned(error.message),
+                timeout: false,
+                cause: redactCause(error.reason.cause)
+              })
+            ),
+          TimeoutError: () =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: timedOut,
+                timeout: true
+              })
+            )
+        })
+      )
     const mode = spec.retry ?? "retryable"
     // The retry schedule is only started after a first failure: a success costs no schedule.
     return Effect.withFiber<A, SockudoRequestError>((fiber) => {
       const override = fiber.getRef(RetryScheduleOverride)
-      return Effect.catch(attempt, (error) =>
-        retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode))
-      )
+      const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
+      if (deadline === undefined) {
+        const attempt = attemptWithin(config.timeout, timeoutMessage)
+        return Effect.catch(attempt, (error) =>
+          retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+        )
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (start) => {
+        const deadlineAt = start + Duration.toMillis(deadline)
+        const byDeadline = `no response within the call's deadline of ${Duration.format(deadline)}`
+        // Each attempt ends at its timeout or at the deadline, whichever comes first.
+        const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const remaining = Duration.millis(Math.max(1, deadlineAt - now))
+          return Duration.isLessThan(remaining, config.timeout)
+            ? attemptWithin(remaining, byDeadline)
+            : attemptWithin(config.timeout, timeoutMessage)
+        })
+        return Effect.catch(attempt, (error) =>
+          retryAfter(attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
+        )
+      })
     }).pipe(Effect.provideService(HttpClient.TracerDisabledWhen, disableClientSpan))
   }
 
@@ -376,18 +397,21 @@ export const make = Effect.gen(function* () {
     prepare: () => Result.Result<Effect.Effect<A, E2>, E>
   ): Effect.Effect<A, E | E2> => {
     let planned: Effect.Effect<A, E2> | undefined
-    return Effect.withSpan(
-      Effect.suspend((): Effect.Effect<A, E | E2> => {
-        if (planned === undefined) {
-          const result = prepare()
-          if (Result.isFailure(result)) return Effect.fail(result.failure)
-          planned = result.success
-        }
-        return planned
-      }),
-      span,
-      spanOptions
-    )
+    // Inside `Sockudo.idempotent`, the scope's key this operation was planned with.
+    let plannedFor: string | undefined
+    const identity = {}
+    const self = Effect.withFiber((fiber): Effect.Effect<A, E | E2> => {
+      const scope = fiber.getRef(CurrentScope)
+      const key = scope === undefined ? undefined : scope.keyOf(identity)
+      if (planned === undefined || plannedFor !== key) {
+        const result = key === undefined ? prepare() : preparingWith(key, prepare)
+        if (Result.isFailure(result)) return Effect.fail(result.failure)
+        planned = result.success
+        plannedFor = key
+      }
+      return planned
+    })
+    return Effect.withSpan(self, span, spanOptions)
   }
 
   const prepareOnce = <A, E>(

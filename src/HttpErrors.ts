@@ -1,7 +1,9 @@
 /**
  * How the request pipeline reads a refusal: the status and body of a non-2xx response (the
  * handler's JSON envelope, the rate limiter's 429 body or the framework's plain-text rejections),
- * soketi's refusals sent with HTTP 200, and `Retry-After`, mapped to the SDK's typed errors.
+ * soketi's refusals sent with HTTP 200, and `Retry-After`, mapped to the SDK's typed errors; and
+ * what keeps a request's signed query out of every error (a signed GET could be replayed from a
+ * log for the 10 minutes its timestamp is valid).
  *
  * @since 0.1.0
  */
@@ -23,12 +25,46 @@ const parseRetryAfter = (value: string | undefined, nowMillis: number): number |
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
 }
 
+const QUERY = /\?[^\s"'`<>()[\]{}]*/g
+const SIGNED = /auth_|body_md5/i
+const SIGNED_PARAM = /\b(?:auth_key|auth_timestamp|auth_version|auth_signature|body_md5)=[^&\s"'`<>()[\]{}]*&?/gi
+
 /**
- * A response body as quoted in an error: its first 500 characters.
+ * `text` without any signed query: the query of a URL that carries `auth_*` or `body_md5`
+ * parameters is removed, and so is any such parameter quoted on its own.
  *
  * @since 0.1.0
  */
-export const snippet = (text: string) => (text.length > 500 ? `${text.slice(0, 500)}...` : text)
+export const redactSigned = (text: string): string =>
+  SIGNED.test(text) ? text.replace(QUERY, (query) => (SIGNED.test(query) ? "" : query)).replace(SIGNED_PARAM, "") : text
+
+/**
+ * The cause of a transport failure as an error may keep it: a copy of the error chain (name,
+ * message, stack and the system error's `code`, `errno`, `syscall`) with every signed query
+ * removed. The client's own error is not kept: it holds the request, whose URL is signed.
+ *
+ * @since 0.1.0
+ */
+export const redactCause = (cause: unknown, depth = 0): unknown => {
+  if (cause === undefined || cause === null || depth > 8) return undefined
+  if (!(cause instanceof Error)) return redactSigned(typeof cause === "string" ? cause : String(cause))
+  const inner = redactCause(cause.cause, depth + 1)
+  const copy = new Error(redactSigned(cause.message), inner === undefined ? undefined : { cause: inner })
+  copy.name = cause.name
+  if (cause.stack !== undefined) copy.stack = redactSigned(cause.stack)
+  for (const field of ["code", "errno", "syscall"] as const) {
+    const value = (cause as unknown as Record<string, unknown>)[field]
+    if (typeof value === "string" || typeof value === "number") Object.assign(copy, { [field]: value })
+  }
+  return copy
+}
+
+/**
+ * A response body as quoted in an error: its first 500 characters, without signed queries.
+ *
+ * @since 0.1.0
+ */
+export const snippet = (text: string) => redactSigned(text.length > 500 ? `${text.slice(0, 500)}...` : text)
 
 /**
  * Maps a non-2xx response to the SDK's typed error.

@@ -38,8 +38,9 @@ const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Lay
  *
  * @since 0.1.0
  */
-export const layer = (options: SockudoConfig.Options): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> =>
-  withConfig(SockudoConfig.layer(options))
+export const layer = (
+  options: SockudoConfig.Options | SockudoConfig.UrlOptions
+): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> => withConfig(SockudoConfig.layer(options))
 
 /**
  * The SDK from `http(s)://key:secret@host:port/apps/<appId>`.

@@ -25,8 +25,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
+import { SockudoClientClosedError } from "./Errors.ts"
+import * as Idempotency from "./Idempotency.ts"
 import * as Publisher from "./Publisher.ts"
 import * as Sockudo from "./Sockudo.ts"
+import { validationError } from "./Validation.ts"
 
 /**
  * `S` with every Effect-returning function turned into a Promise-returning one and every
@@ -67,7 +70,36 @@ export type PromiseClient = Promised<Sockudo.Service> & {
    * answers like `trigger`, with concurrent calls sharing requests.
    */
   readonly publisher: Promised<Publisher.Service>
-  /** Publishes what the publisher holds, then closes the connection pool and everything else the layer opened. */
+  /**
+   * Runs `body` as one retry-safe unit, as `Sockudo.idempotent` does for a program: every publish
+   * and mutation made through the client it is given gets `<key>:<position>`, in the order the
+   * calls are made. Call it again with the same key to retry the whole unit; the server answers
+   * what it already handled from its cache. `key` is 1 to 40 printable ASCII characters.
+   *
+   * ```ts
+   * import { PromiseClient, SockudoError } from "effect-sockudo"
+   *
+   * declare const sockudo: PromiseClient.PromiseClient
+   * declare const order: { readonly id: string; readonly userId: string }
+   *
+   * for (let attempt = 1; ; attempt++) {
+   *   try {
+   *     await sockudo.idempotent(`checkout-${order.id}`, async (s) => {
+   *       await s.trigger("orders", "order.paid", order)
+   *       await s.sendToUser(order.userId, "receipt", order)
+   *     })
+   *     break
+   *   } catch (error) {
+   *     if (attempt === 3 || !SockudoError.isSockudoError(error) || !error.isRetryable) throw error
+   *   }
+   * }
+   * ```
+   */
+  readonly idempotent: <T>(key: string, body: (client: Promised<Sockudo.Service>) => Promise<T>) => Promise<T>
+  /**
+   * Publishes what the publisher holds, then closes the connection pool and everything else the
+   * layer opened. Calls made afterwards reject with a `SockudoClientClosedError`.
+   */
   readonly close: () => Promise<void>
   /** The same as `close`, for `await using`. */
   readonly [Symbol.asyncDispose]: () => Promise<void>
@@ -123,14 +155,37 @@ export const make = async <E>(layer: Layer.Layer<Sockudo.Sockudo, E>, options?: 
     throw error
   })
   const service = await runtime.runPromise(Sockudo.Sockudo)
-  const publisher = await runtime.runPromise(Publisher.Publisher)
-  const close = () => runtime.dispose()
+  let closed = false
+  const closedError = () =>
+    new SockudoClientClosedError({ message: "this PromiseClient was closed: its connection pool is gone" })
   const run = (effect: Effect.Effect<unknown, unknown, unknown>) =>
-    runtime.runPromise(effect as Effect.Effect<unknown, unknown>)
-  const iterate = (stream: Stream.Stream<unknown, unknown, unknown>) =>
-    Stream.toAsyncIterableWith(stream as Stream.Stream<unknown, unknown>, context)
+    closed ? Promise.reject(closedError()) : runtime.runPromise(effect as Effect.Effect<unknown, unknown>)
+  const iterate = (stream: Stream.Stream<unknown, unknown, unknown>): AsyncIterable<unknown> => ({
+    [Symbol.asyncIterator]: () =>
+      closed
+        ? { next: () => Promise.reject(closedError()) }
+        : Stream.toAsyncIterableWith(stream as Stream.Stream<unknown, unknown>, context)[Symbol.asyncIterator]()
+  })
+  const idempotent = async <T>(key: string, body: (client: Promised<Sockudo.Service>) => Promise<T>): Promise<T> => {
+    if (closed) throw closedError()
+    const reason = Idempotency.keyReason(key)
+    if (reason) throw validationError("idempotent", "key", reason)
+    const scope = new Idempotency.ScopeRun(key)
+    const scoped = promiseAll(
+      service,
+      (effect) => run(Effect.provideService(effect, Idempotency.CurrentScope, scope)),
+      iterate
+    )
+    return body(scoped)
+  }
+  const publisher = await runtime.runPromise(Publisher.Publisher)
+  const close = () => {
+    closed = true
+    return runtime.dispose()
+  }
   return {
     ...promiseAll(service, run, iterate),
+    idempotent,
     publisher: promiseAll(publisher, run, iterate),
     close,
     [Symbol.asyncDispose]: close

@@ -37,6 +37,26 @@ const retries = (mode: RetryMode, error: SockudoRequestError): boolean => {
 }
 
 /**
+ * A per-call overall deadline, overriding the configured `deadline`:
+ * `effect.pipe(Http.withDeadline("5 seconds"))`.
+ *
+ * @since 0.1.0
+ */
+export const DeadlineOverride = Context.Reference<Duration.Duration | undefined>("effect-sockudo/DeadlineOverride", {
+  defaultValue: () => undefined
+})
+
+/**
+ * Runs `effect` (any SDK call) with an overall deadline across all its attempts and waits.
+ *
+ * @since 0.1.0
+ */
+export const withDeadline =
+  (deadline: Duration.Input) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(effect, DeadlineOverride, Duration.fromInputUnsafe(deadline))
+
+/**
  * A per-call override of the configured retry backoff:
  * `effect.pipe(Http.withRetrySchedule(SockudoConfig.noRetries))`.
  *
@@ -65,14 +85,28 @@ export const withRetrySchedule =
 const rateLimitRounding = Duration.seconds(1)
 
 /**
- * The complete retry policy built from a backoff: retries only what `mode` allows, waits at
- * least as long as the server's `Retry-After`, and after a 429 one second more (Sockudo rounds
- * its `Retry-After` down).
+ * What bounds the waits of a retry policy: the longest single wait, and the time (Unix ms, by
+ * `Clock`) no attempt may start at or after.
  *
  * @since 0.1.0
  */
-export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
-  backoff.pipe(
+export interface RetryBounds {
+  /** The longest single wait before a retry. */
+  readonly maxWait?: Duration.Duration | undefined
+  /** Unix milliseconds, by `Clock`, at or after which no attempt starts. */
+  readonly deadlineAt?: number | undefined
+}
+
+/**
+ * The complete retry policy built from a backoff: retries only what `mode` allows, waits at
+ * least as long as the server's `Retry-After`, and after a 429 one second more (Sockudo rounds
+ * its `Retry-After` down); it stops instead of waiting longer than `bounds.maxWait` or past
+ * `bounds.deadlineAt`.
+ *
+ * @since 0.1.0
+ */
+export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode, bounds: RetryBounds = {}) => {
+  const policy = backoff.pipe(
     Schedule.setInputType<SockudoRequestError>(),
     Schedule.while(({ input }) => retries(mode, input)),
     Schedule.modifyDelay(({ duration, input }) => {
@@ -82,6 +116,18 @@ export const retryPolicy = (backoff: RetrySchedule, mode: RetryMode) =>
       return Effect.succeed(Duration.max(duration, least))
     })
   )
+  const { maxWait, deadlineAt } = bounds
+  if (maxWait === undefined && deadlineAt === undefined) return policy
+  return policy.pipe(
+    Schedule.while(({ duration, now }) => {
+      const wait = Duration.toMillis(duration)
+      return (
+        (maxWait === undefined || wait <= Duration.toMillis(maxWait)) &&
+        (deadlineAt === undefined || now + wait < deadlineAt)
+      )
+    })
+  )
+}
 
 /**
  * `Effect.retry(attempt, policy)` after `attempt` already failed once with `error`: the schedule

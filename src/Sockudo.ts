@@ -31,6 +31,7 @@ import * as Result from "effect/Result"
 import * as Crypto from "./Crypto.ts"
 import { type SockudoEncryptionError, SockudoValidationError, type SockudoWebhookError } from "./Errors.ts"
 import * as Http from "./Http.ts"
+import * as Idempotency from "./Idempotency.ts"
 import * as Annotations from "./Resources/Annotations.ts"
 import * as Channels from "./Resources/Channels.ts"
 import * as Events from "./Resources/Events.ts"
@@ -115,7 +116,10 @@ export interface Service extends Events.Events {
   ) => Effect.Effect<UserAuthentication, SockudoValidationError>
   /** Webhooks from the server. */
   readonly webhooks: {
-    /** Verifies and parses a webhook with this app's key, secret and master key. */
+    /**
+     * Verifies and parses a webhook with this app's key, secret (or a previous one) and master
+     * key, refusing webhooks older than `webhookMaxAge` when it is set.
+     */
     readonly verify: (request: Webhook.WebhookRequest) => Effect.Effect<Webhook.Webhook, SockudoWebhookError>
   }
   /** Channel state: the occupied channels, one channel's counts, a presence channel's users. */
@@ -148,6 +152,14 @@ export interface Service extends Events.Events {
 }
 
 /**
+ * Runs a program as one retry-safe unit: its publishes and mutations get keys from `key` and
+ * their position, the same on every run (see `Idempotency`).
+ *
+ * @since 0.1.0
+ */
+export const idempotent = Idempotency.idempotent
+
+/**
  * @since 0.1.0
  */
 export class Sockudo extends Context.Service<Sockudo, Service>()("effect-sockudo/Sockudo") {}
@@ -178,6 +190,7 @@ export const make = Effect.gen(function* () {
   const webhookCredentials: Webhook.Credentials = {
     key: config.key,
     secret: config.secret,
+    previousSecrets: config.previousSecrets,
     encryptionMasterKeyBase64:
       config.encryptionMasterKey === undefined
         ? undefined
@@ -198,8 +211,12 @@ export const make = Effect.gen(function* () {
       return yield* invalid(op, "channel", "only private- and presence- channels need authorization")
     }
     if (Validation.isPresenceChannel(channel)) {
-      if (presenceMember === undefined) {
-        return yield* invalid(op, "presenceMember", "presence- channels need the member's user_id (and user_info)")
+      if (presenceMember === undefined || !Validation.isRecord(presenceMember as unknown)) {
+        return yield* invalid(
+          op,
+          "presenceMember",
+          "presenceMember must be an object: presence- channels need the member's user_id (and user_info)"
+        )
       }
       if (typeof presenceMember.user_id !== "string" || presenceMember.user_id.length === 0) {
         return yield* invalid(op, "presenceMember.user_id", "presenceMember.user_id must be a non-empty string")
@@ -240,8 +257,9 @@ export const make = Effect.gen(function* () {
     return { auth: signer.authenticateUser(socketId, json.json), user_data: json.json }
   })
 
+  const webhookOptions: Webhook.VerifyOptions = { maxAge: config.webhookMaxAge }
   const verify = Effect.fn("Sockudo.webhooks.verify")(function* (request: Webhook.WebhookRequest) {
-    return yield* Webhook.verify(request, webhookCredentials)
+    return yield* Webhook.verify(request, webhookCredentials, webhookOptions)
   })
 
   const signedUrl = Effect.fn("Sockudo.signedUrl")(function* (
@@ -254,13 +272,22 @@ export const make = Effect.gen(function* () {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") {
       return yield* invalid(op, "method", "method must be GET, POST or DELETE")
     }
-    if (!path.startsWith("/") || /[?#\s]/.test(path)) {
+    if (typeof path !== "string" || !path.startsWith("/") || /[?#\s]/.test(path)) {
       return yield* invalid(op, "path", "path must start with '/' and contain no query, fragment or spaces")
     }
     if (path === "/apps" || path.startsWith("/apps/")) {
       return yield* invalid(op, "path", "path is relative to /apps/<appId>: leave that prefix out")
     }
-    const query: Array<Signer.QueryParam> = Object.entries(params ?? {}).map(([k, v]) => [k, String(v)])
+    if (params !== undefined && !Validation.isRecord(params as unknown)) {
+      return yield* invalid(op, "params", "params must be an object")
+    }
+    const query: Array<Signer.QueryParam> = []
+    for (const [k, v] of Object.entries(params ?? {})) {
+      if (typeof v !== "string" && typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) {
+        return yield* invalid(op, `params.${k}`, `params.${k} must be a string, a finite number or a boolean`)
+      }
+      query.push([k, String(v)])
+    }
     const reason = Signer.checkQueryParams(query)
     if (reason) return yield* invalid(op, "params", reason)
     if (body !== undefined && method !== "POST") return yield* invalid(op, "body", "only POST requests carry a body")

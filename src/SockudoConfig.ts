@@ -82,6 +82,13 @@ export const defaultRetrySchedule: RetrySchedule = Schedule.min([
 ]).pipe(Schedule.jittered, Schedule.upTo({ times: 3 }))
 
 /**
+ * The default of `maxRetryWait`: 30 seconds.
+ *
+ * @since 0.1.0
+ */
+export const defaultMaxRetryWait: Duration.Duration = Duration.seconds(30)
+
+/**
  * A schedule that never retries, for callers who handle failures themselves.
  *
  * @since 0.1.0
@@ -115,12 +122,31 @@ export interface Options {
   readonly timeout?: Duration.Input | undefined
   /** Retry backoff, see {@link RetrySchedule}. Default {@link defaultRetrySchedule}. */
   readonly retry?: RetrySchedule | undefined
+  /**
+   * The longest the SDK waits before one retry. A `Retry-After` (or a backoff delay) beyond it
+   * ends the retries: the call fails at once with that error, whose `retryAfter` says when to
+   * come back. Default 30 seconds.
+   */
+  readonly maxRetryWait?: Duration.Input | undefined
+  /**
+   * An overall deadline of each call, across every attempt and wait: no attempt starts after it,
+   * and one still running at it ends there (a `SockudoTransportError` with `timeout: true`).
+   * Default: none (each attempt has `timeout`; the retries are bounded by `retry`).
+   */
+  readonly deadline?: Duration.Input | undefined
   /** Give every publish a generated idempotency key when the caller gives none. Default true. */
   readonly autoIdempotency?: boolean | undefined
   /** Client-side limits, see {@link Limits}. Default {@link defaultLimits}. */
   readonly limits?: Partial<Limits> | undefined
   /** Base64 of exactly 32 random bytes; enables `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
+  /**
+   * Secrets the app key had before `secret`, while it is being rotated: webhooks signed with
+   * them are still accepted. Requests are always signed with `secret`.
+   */
+  readonly previousSecrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  /** Refuse webhooks whose `time_ms` is older than this (a replay window). Default: off. */
+  readonly webhookMaxAge?: Duration.Input | undefined
 }
 
 /**
@@ -141,12 +167,20 @@ export interface Resolved {
   readonly timeout: Duration.Duration
   /** The backoff of the SDK's retries. */
   readonly retry: RetrySchedule
+  /** The longest the SDK waits before a retry (a longer `Retry-After` ends the call). */
+  readonly maxRetryWait: Duration.Duration
+  /** The overall deadline of a call across its attempts, if any. */
+  readonly deadline: Duration.Duration | undefined
   /** Whether publishes without a key get a generated one. */
   readonly autoIdempotency: boolean
   /** The client-side limits, defaults filled in. */
   readonly limits: Limits
   /** The 32-byte master key of encrypted channels, if configured. */
   readonly encryptionMasterKey: Redacted.Redacted<Uint8Array> | undefined
+  /** Secrets of the app before a rotation, still accepted on webhooks. */
+  readonly previousSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** The oldest webhook accepted, by its `time_ms`, if any. */
+  readonly webhookMaxAge: Duration.Duration | undefined
 }
 
 /**
@@ -177,12 +211,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 const positiveInt = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
 
-/**
- * Validates options and resolves defaults.
- *
- * @since 0.1.0
- */
-export const make = (options: Options): Effect.Effect<Resolved, SockudoConfigError> =>
+const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfigError> =>
   Effect.suspend(() => {
     if (typeof options.appId !== "string" || options.appId.length === 0) {
       return fail("appId", "appId must be a non-empty string")
@@ -232,15 +261,23 @@ export const make = (options: Options): Effect.Effect<Resolved, SockudoConfigErr
       baseUrl = port === defaultPort ? `${scheme}://${host}` : `${scheme}://${host}:${port}`
     }
 
-    let timeout: Duration.Duration
-    if (options.timeout === undefined) {
-      timeout = Duration.seconds(10)
-    } else {
-      const decoded = Duration.fromInput(options.timeout)
-      if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-        return fail("timeout", "timeout must be a positive, finite duration")
+    const timeout = positiveDuration(options.timeout) ?? Duration.seconds(10)
+    if (timeout === "invalid") return fail("timeout", "timeout must be a positive, finite duration")
+    const maxRetryWait = positiveDuration(options.maxRetryWait) ?? defaultMaxRetryWait
+    if (maxRetryWait === "invalid") return fail("maxRetryWait", "maxRetryWait must be a positive, finite duration")
+    const deadline = positiveDuration(options.deadline)
+    if (deadline === "invalid") return fail("deadline", "deadline must be a positive, finite duration")
+    const webhookMaxAge = positiveDuration(options.webhookMaxAge)
+    if (webhookMaxAge === "invalid") return fail("webhookMaxAge", "webhookMaxAge must be a positive, finite duration")
+
+    const previousSecrets = options.previousSecrets ?? []
+    if (!Array.isArray(previousSecrets)) return fail("previousSecrets", "previousSecrets must be a list")
+    for (let i = 0; i < previousSecrets.length; i++) {
+      const previous = previousSecrets[i]
+      const value = Redacted.isRedacted(previous) ? Redacted.value(previous) : undefined
+      if (typeof value !== "string" || value.length === 0) {
+        return fail(`previousSecrets[${i}]`, "each previous secret must be a non-empty Redacted string")
       }
-      timeout = decoded.value
     }
 
     const limits: Limits = { ...defaultLimits, ...stripUndefined(options.limits ?? {}) }
@@ -284,22 +321,27 @@ export const make = (options: Options): Effect.Effect<Resolved, SockudoConfigErr
       baseUrl,
       timeout,
       retry: options.retry ?? defaultRetrySchedule,
+      maxRetryWait,
+      deadline,
       autoIdempotency: options.autoIdempotency ?? true,
       limits,
-      encryptionMasterKey
+      encryptionMasterKey,
+      previousSecrets,
+      webhookMaxAge
     })
   })
 
+/** A positive, finite duration; `undefined` when absent. */
+const positiveDuration = (input: Duration.Input | undefined): Duration.Duration | "invalid" | undefined => {
+  if (input === undefined) return undefined
+  const decoded = Duration.fromInput(input)
+  return Option.isSome(decoded) && Duration.isFinite(decoded.value) && Duration.toMillis(decoded.value) > 0
+    ? decoded.value
+    : "invalid"
+}
+
 const stripUndefined = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
-
-/**
- * A configuration layer from options.
- *
- * @since 0.1.0
- */
-export const layer = (options: Options): Layer.Layer<SockudoConfig, SockudoConfigError> =>
-  Layer.effect(SockudoConfig, make(options))
 
 /**
  * Options other than credentials and endpoint, for {@link layerFromUrl} and {@link layerConfigWith}.
@@ -307,6 +349,39 @@ export const layer = (options: Options): Layer.Layer<SockudoConfig, SockudoConfi
  * @since 0.1.0
  */
 export type Settings = Omit<Options, "appId" | "key" | "secret" | "host" | "port" | "useTLS" | "baseUrl" | "cluster">
+
+/**
+ * Options whose credentials and endpoint are one URL,
+ * `http(s)://key:secret@host:port[/prefix]/apps/<appId>` (see {@link optionsFromUrl}).
+ *
+ * @since 0.1.0
+ */
+export interface UrlOptions extends Settings {
+  /** The Sockudo URL, credentials included (keep it `Redacted`). */
+  readonly url: string | Redacted.Redacted<string>
+}
+
+const isUrlOptions = (options: Options | UrlOptions): options is UrlOptions =>
+  (options as { readonly url?: unknown }).url !== undefined
+
+/**
+ * Validates options (or parses their URL) and resolves defaults.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options | UrlOptions): Effect.Effect<Resolved, SockudoConfigError> => {
+  if (!isUrlOptions(options)) return resolveOptions(options)
+  const { url, ...settings } = options
+  return Effect.flatMap(optionsFromUrl(url, settings), resolveOptions)
+}
+
+/**
+ * A configuration layer from options.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options | UrlOptions): Layer.Layer<SockudoConfig, SockudoConfigError> =>
+  Layer.effect(SockudoConfig, make(options))
 
 /**
  * Parses `http(s)://key:secret@host:port[/prefix]/apps/<appId>` into options. The URL carries
@@ -333,14 +408,33 @@ export const optionsFromUrl = (
     if (parsed.username === "" || parsed.password === "") {
       return fail("url", "the Sockudo URL must carry key:secret@ credentials")
     }
+    const appId = decodePart(match[2]!)
+    const key = decodePart(parsed.username)
+    const secret = decodePart(parsed.password)
+    for (const [part, value] of [
+      ["key", key],
+      ["secret", secret],
+      ["app id", appId]
+    ] as const) {
+      if (value === undefined) return fail("url", `the Sockudo URL's ${part} has a malformed percent-escape`)
+    }
     return Effect.succeed<Options>({
       ...settings,
-      appId: decodeURIComponent(match[2]!),
-      key: decodeURIComponent(parsed.username),
-      secret: Redacted.make(decodeURIComponent(parsed.password)),
+      appId: appId!,
+      key: key!,
+      secret: Redacted.make(secret!),
       baseUrl: `${parsed.origin}${match[1]!}`
     })
   })
+
+/** `decodeURIComponent`, or `undefined` for a malformed escape (which it throws a `URIError` for). */
+const decodePart = (encoded: string): string | undefined => {
+  try {
+    return decodeURIComponent(encoded)
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * A configuration layer from a URL `http(s)://key:secret@host:port/apps/<appId>`.
@@ -353,50 +447,130 @@ export const layerFromUrl = (
 ): Layer.Layer<SockudoConfig, SockudoConfigError> =>
   Layer.effect(SockudoConfig, Effect.flatMap(optionsFromUrl(url, settings), make))
 
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
+
+const envSettings: Config.Config<Settings> = Config.all({
+  encryptionMasterKeyBase64: optional(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64")),
+  timeout: optional(Config.Duration("SOCKUDO_TIMEOUT")),
+  maxRetryWait: optional(Config.Duration("SOCKUDO_MAX_RETRY_WAIT")),
+  deadline: optional(Config.Duration("SOCKUDO_DEADLINE")),
+  webhookMaxAge: optional(Config.Duration("SOCKUDO_WEBHOOK_MAX_AGE")),
+  previousSecrets: optional(
+    Config.map(Config.Redacted("SOCKUDO_APP_PREVIOUS_SECRETS"), (list) =>
+      Redacted.value(list)
+        .split(",")
+        .filter((secret) => secret !== "")
+        .map((secret) => Redacted.make(secret))
+    )
+  ),
+  limits: Config.all({
+    maxChannelsPerTrigger: optional(Config.Int("SOCKUDO_MAX_CHANNELS_PER_TRIGGER")),
+    maxChannelNameBytes: optional(Config.Int("SOCKUDO_MAX_CHANNEL_NAME_BYTES")),
+    maxEventNameBytes: optional(Config.Int("SOCKUDO_MAX_EVENT_NAME_BYTES")),
+    maxPayloadBytes: optional(Config.Int("SOCKUDO_MAX_PAYLOAD_BYTES")),
+    maxBatchSize: optional(Config.Int("SOCKUDO_MAX_BATCH_SIZE")),
+    maxRequestBytes: optional(Config.Int("SOCKUDO_MAX_REQUEST_BYTES"))
+  })
+}).pipe(
+  Config.map(
+    ({ limits, ...settings }): Settings => ({
+      ...stripUndefined(settings),
+      limits: stripUndefined(limits) as Partial<Limits>
+    })
+  )
+)
+
+const envCredentials: Config.Config<Options> = Config.all({
+  appId: Config.String("SOCKUDO_APP_ID"),
+  key: Config.String("SOCKUDO_APP_KEY"),
+  secret: Config.Redacted("SOCKUDO_APP_SECRET"),
+  host: optional(Config.String("SOCKUDO_HOST")),
+  port: optional(Config.Port("SOCKUDO_PORT")),
+  useTLS: optional(Config.Boolean("SOCKUDO_USE_TLS")),
+  cluster: optional(Config.String("SOCKUDO_CLUSTER"))
+})
+
 /**
- * Reads the configuration through Effect `Config`: `SOCKUDO_URL`, or `SOCKUDO_APP_ID`,
- * `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET`, `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS`;
- * plus `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64` in either case.
+ * The configuration as the environment gives it, as an Effect `Config` value, so it can be
+ * nested under a prefix (`Config.nested("BILLING")` reads `BILLING_SOCKUDO_URL`, ...) or be part of
+ * an application's own `Config`; build the layer with {@link layerFromConfig} or {@link layer}.
+ *
+ * It reads `SOCKUDO_URL`, or `SOCKUDO_APP_ID`, `SOCKUDO_APP_KEY`, `SOCKUDO_APP_SECRET` with
+ * `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS` or `SOCKUDO_CLUSTER`; and in either case
+ * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_APP_PREVIOUS_SECRETS` (comma-separated, for
+ * webhooks during a secret rotation), `SOCKUDO_WEBHOOK_MAX_AGE`, `SOCKUDO_TIMEOUT`,
+ * `SOCKUDO_MAX_RETRY_WAIT`, `SOCKUDO_DEADLINE` (durations such as `5 seconds`),
+ * `SOCKUDO_MAX_CHANNELS_PER_TRIGGER`, `SOCKUDO_MAX_CHANNEL_NAME_BYTES`,
+ * `SOCKUDO_MAX_EVENT_NAME_BYTES`, `SOCKUDO_MAX_PAYLOAD_BYTES`, `SOCKUDO_MAX_BATCH_SIZE` and
+ * `SOCKUDO_MAX_REQUEST_BYTES`.
+ * Values are checked when the layer is built (a `SockudoConfigError` naming the option).
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<Options | UrlOptions> = Config.all({
+  url: optional(Config.Redacted("SOCKUDO_URL")),
+  settings: envSettings
+}).pipe(
+  Config.flatMap(
+    ({ url, settings }): Config.Config<Options | UrlOptions> =>
+      url === undefined
+        ? Config.map(
+            envCredentials,
+            (credentials): Options => ({ ...settings, ...stripUndefined(credentials) }) as Options
+          )
+        : Config.succeed<UrlOptions>({ ...settings, url })
+  )
+)
+
+/** `fromEnv` over `settings`: what the environment sets wins, limit by limit. */
+const withSettings = (settings: Settings, fromEnv: Options | UrlOptions): Options | UrlOptions => ({
+  ...settings,
+  ...fromEnv,
+  limits: { ...settings.limits, ...fromEnv.limits }
+})
+
+/**
+ * Reads the options from the environment (see {@link config}) over `settings`.
  *
  * @since 0.1.0
  */
 export const loadOptions = (settings: Settings = {}): Effect.Effect<Options, Config.ConfigError | SockudoConfigError> =>
-  Effect.gen(function* () {
-    const masterKey = yield* Config.option(Config.Redacted("SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64"))
-    const withKey: Settings = Option.isSome(masterKey)
-      ? { ...settings, encryptionMasterKeyBase64: masterKey.value }
-      : settings
-    const url = yield* Config.option(Config.Redacted("SOCKUDO_URL"))
-    if (Option.isSome(url)) return yield* optionsFromUrl(url.value, withKey)
-    const appId = yield* Config.String("SOCKUDO_APP_ID")
-    const key = yield* Config.String("SOCKUDO_APP_KEY")
-    const secret = yield* Config.Redacted("SOCKUDO_APP_SECRET")
-    const host = yield* Config.option(Config.String("SOCKUDO_HOST"))
-    const port = yield* Config.option(Config.Port("SOCKUDO_PORT"))
-    const useTLS = yield* Config.option(Config.Boolean("SOCKUDO_USE_TLS"))
-    return {
-      ...withKey,
-      appId,
-      key,
-      secret,
-      host: Option.getOrUndefined(host),
-      port: Option.getOrUndefined(port),
-      useTLS: Option.getOrUndefined(useTLS)
-    }
+  Effect.flatMap(config, (fromEnv) => {
+    const options = withSettings(settings, fromEnv)
+    if (!isUrlOptions(options)) return Effect.succeed(options)
+    const { url, ...rest } = options
+    return optionsFromUrl(url, rest)
   })
 
 /**
- * {@link layerConfig} with extra settings (timeout, retry, limits...).
+ * A configuration layer from a `Config` of options, such as {@link config} under a prefix:
+ * `SockudoConfig.layerFromConfig(SockudoConfig.config.pipe(Config.nested("BILLING")))`. The
+ * settings it reads win over `settings`.
+ *
+ * @since 0.1.0
+ */
+export const layerFromConfig = (
+  options: Config.Config<Options | UrlOptions>,
+  settings: Settings = {}
+): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> =>
+  Layer.effect(
+    SockudoConfig,
+    Effect.flatMap(options, (fromEnv) => make(withSettings(settings, fromEnv)))
+  )
+
+/**
+ * {@link layerConfig} with extra settings (timeout, retry, limits...), which what the environment
+ * sets overrides.
  *
  * @since 0.1.0
  */
 export const layerConfigWith = (
   settings?: Settings
-): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> =>
-  Layer.effect(SockudoConfig, Effect.flatMap(loadOptions(settings), make))
+): Layer.Layer<SockudoConfig, Config.ConfigError | SockudoConfigError> => layerFromConfig(config, settings)
 
 /**
- * A configuration layer read from the environment (see {@link loadOptions}).
+ * A configuration layer read from the environment (see {@link config}).
  *
  * @since 0.1.0
  */

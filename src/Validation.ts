@@ -5,7 +5,9 @@
  *
  * The rules follow the server's own checks (channel names of `A-Z a-z 0-9 - _ = @ , ; . : #`,
  * byte-length limits, `#` user-limited channels) plus what a correct caller always wants
- * (`digits.digits` socket ids, JSON-serialisable data).
+ * (`digits.digits` socket ids, data that JSON carries faithfully, no `.` or `..` where a value
+ * becomes a URL path segment). Every rule takes `unknown`: callers from plain JavaScript get a
+ * reason, never a `TypeError`.
  *
  * @since 0.1.0
  */
@@ -42,14 +44,16 @@ export const encryptedPrefix = "private-encrypted-"
  *
  * @since 0.1.0
  */
-export const isEncryptedChannel = (channel: string): boolean => channel.startsWith(encryptedPrefix)
+export const isEncryptedChannel = (channel: unknown): boolean =>
+  typeof channel === "string" && channel.startsWith(encryptedPrefix)
 
 /**
  * True for `presence-` channels.
  *
  * @since 0.1.0
  */
-export const isPresenceChannel = (channel: string): boolean => channel.startsWith("presence-")
+export const isPresenceChannel = (channel: unknown): boolean =>
+  typeof channel === "string" && channel.startsWith("presence-")
 
 /**
  * The prefix of the channel that reaches one user's signed-in connections.
@@ -57,6 +61,32 @@ export const isPresenceChannel = (channel: string): boolean => channel.startsWit
  * @since 0.1.0
  */
 export const userChannelPrefix = "#server-to-user-"
+
+/**
+ * True for an object that is neither `null` nor an array: what an options argument must be.
+ *
+ * @since 0.1.0
+ */
+export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * Why an optional options argument is neither absent nor an object, or `undefined`.
+ *
+ * @since 0.1.0
+ */
+export const optionsReason = (options: unknown): string | undefined =>
+  options === undefined || isRecord(options) ? undefined : "must be an object"
+
+/**
+ * Why a value that becomes one segment of a request path would not arrive as that segment:
+ * URL normalisation removes a `.` segment and a `..` with the segment before it, so the request
+ * would go to another route.
+ *
+ * @since 0.1.0
+ */
+export const pathSegment = (value: string): string | undefined =>
+  value === "." || value === ".." ? "must not be '.' or '..' (a URL drops such a path segment)" : undefined
 
 /**
  * @since 0.1.0
@@ -67,6 +97,8 @@ export const channelName = (name: unknown, limits: Limits): string | undefined =
     return `must be at most ${limits.maxChannelNameBytes} bytes (got ${byteLength(name)})`
   }
   if (!CHANNEL.test(name)) return "may contain only A-Z a-z 0-9 and - _ = @ , ; . : #"
+  const segment = pathSegment(name)
+  if (segment) return segment
   const hash = name.indexOf("#")
   if (hash > 0) {
     if (name.indexOf("#", hash + 1) !== -1) return "may contain at most one '#'"
@@ -103,6 +135,14 @@ export const channelUserId = (id: unknown): string | undefined =>
   typeof id === "string" && USER_ID.test(id) ? undefined : "must be non-empty and use only A-Z a-z 0-9 - _ = @ , ; ."
 
 /**
+ * A user id that is one segment of a request path (`/users/<id>/...`).
+ *
+ * @since 0.1.0
+ */
+export const userId = (id: unknown): string | undefined =>
+  typeof id !== "string" || id.length === 0 ? "must be a non-empty string" : pathSegment(id)
+
+/**
  * An idempotency key the server accepts in both the body and the `X-Idempotency-Key` header.
  *
  * @since 0.1.0
@@ -129,7 +169,7 @@ export type Serialized =
 
 /**
  * Serialises event data: a string is sent as is, anything else as JSON. Returns the reason when
- * the value has no JSON form (undefined, functions, symbols, BigInt, cycles).
+ * JSON cannot carry the value faithfully (see {@link toJson}).
  *
  * @since 0.1.0
  */
@@ -138,13 +178,79 @@ export const serializeData = (data: unknown): Serialized => {
   return toJson(data)
 }
 
+/** A prototype of a plain object (`Object.prototype` of any realm) or none. */
+const isPlain = (value: object): boolean => {
+  const proto = Object.getPrototypeOf(value)
+  return proto === null || Object.getPrototypeOf(proto) === null
+}
+
 /**
- * `JSON.stringify` that reports failure instead of throwing or returning `undefined`.
+ * Why JSON would not carry `value` as it is, or `undefined`: `JSON.stringify` silently turns
+ * NaN and Infinity into `null`, a Map, Set or class instance into `{}` or its bare fields, a
+ * function or `undefined` in an array into `null`, and drops function and symbol fields.
+ * `undefined` fields are dropped as JSON always does; values with `toJSON` (dates) are judged by
+ * what it returns.
+ */
+const unfaithful = (value: unknown, key: string, inArray: boolean, ancestors: Set<object>): string | undefined => {
+  let current = value
+  if ((typeof current === "object" && current !== null) || typeof current === "bigint") {
+    const toJSON = (current as { readonly toJSON?: unknown }).toJSON
+    if (typeof toJSON === "function") current = toJSON.call(current, key)
+  }
+  switch (typeof current) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(current) ? undefined : `holds ${current}, which JSON sends as null`
+    case "bigint":
+      return "holds a BigInt, which JSON cannot represent"
+    case "undefined":
+      return inArray ? "holds undefined in a list, which JSON sends as null" : undefined
+    case "function":
+    case "symbol":
+      return `holds a ${typeof current}, which JSON ${inArray ? "sends as null" : "drops"}`
+  }
+  if (current === null) return undefined
+  const object = current as object
+  if (ancestors.has(object)) return "contains a cycle"
+  if (Array.isArray(object)) {
+    ancestors.add(object)
+    for (let i = 0; i < object.length; i++) {
+      const reason = unfaithful(object[i], String(i), true, ancestors)
+      if (reason) return reason
+    }
+    ancestors.delete(object)
+    return undefined
+  }
+  if (!isPlain(object)) {
+    const name = (object as { readonly constructor?: { readonly name?: unknown } }).constructor?.name
+    const what = typeof name === "string" && name !== "" ? `a ${name}` : "an instance of a class"
+    return `holds ${what} without toJSON, which JSON sends as {} or its bare fields (pass plain data)`
+  }
+  ancestors.add(object)
+  for (const field of Object.keys(object)) {
+    const reason = unfaithful((object as Record<string, unknown>)[field], field, false, ancestors)
+    if (reason) return reason
+  }
+  ancestors.delete(object)
+  return undefined
+}
+
+/**
+ * `JSON.stringify` that reports failure instead of throwing or returning `undefined`, and refuses
+ * values JSON would not carry faithfully: NaN, Infinity, Map, Set, class instances without
+ * `toJSON`, functions and symbols, `undefined` in a list.
  *
  * @since 0.1.0
  */
 export const toJson = (value: unknown): Serialized => {
   try {
+    // No JSON form at all (undefined, a function, a symbol): reported below.
+    const bare = value === undefined || typeof value === "function" || typeof value === "symbol"
+    const reason = bare ? undefined : unfaithful(value, "", false, new Set())
+    if (reason)
+      return { error: reason === "contains a cycle" ? "cannot be serialised as JSON: it contains a cycle" : reason }
     const json = JSON.stringify(value)
     return json === undefined ? { error: `${typeof value} cannot be serialised as JSON` } : { json }
   } catch (e) {

@@ -1,11 +1,14 @@
 /**
  * Webhooks from the server: verify `X-Pusher-Key` and `X-Pusher-Signature` over the raw body
- * (timing-safe), parse `{ time_ms, events }` into typed events, and decrypt the `data` of
- * `client_event`s on `private-encrypted-` channels.
+ * (timing-safe, with the current secret or a previous one of the same key while it is being
+ * rotated), parse `{ time_ms, events }` into typed events, optionally refuse webhooks older than
+ * a maximum age, and decrypt the `data` of `client_event`s on `private-encrypted-` channels.
  *
  * Every event gets a `_tag` naming its kind (`"MemberAdded"`, ...) for narrowing; the server's
  * fields are kept as sent, unknown fields included, and events this SDK does not know yet come
- * through as `_tag: "UnknownEvent"` with all their fields.
+ * through as `_tag: "UnknownEvent"` with all their fields. A client event that cannot be
+ * decrypted comes through as `_tag: "UndecryptableEvent"` with its error, beside the others: the
+ * server batches up to 100 events per webhook, and failing them all would only make it retry.
  *
  * ```ts
  * import { Effect, Redacted } from "effect"
@@ -27,6 +30,8 @@
  * @since 0.1.0
  */
 import { timingSafeEqual } from "node:crypto"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
@@ -36,11 +41,12 @@ import {
   SockudoEncryptionError,
   SockudoWebhookBodyError,
   type SockudoWebhookError,
+  SockudoWebhookExpiredError,
   SockudoWebhookKeyError,
   SockudoWebhookSignatureError
 } from "./Errors.ts"
 import { hmacHex } from "./Signer.ts"
-import { isEncryptedChannel } from "./Validation.ts"
+import { isEncryptedChannel, isRecord } from "./Validation.ts"
 
 const Str = Schema.String
 const NullableStr = Schema.NullOr(Schema.String)
@@ -159,9 +165,36 @@ export interface UnknownEvent {
 }
 
 /**
+ * A `client_event` on a `private-encrypted-` channel whose data could not be opened: no master
+ * key, another key, or tampered or malformed ciphertext. Its fields are kept as sent (`data`
+ * still sealed); `error` says why.
+ *
  * @since 0.1.0
  */
-export type WebhookEvent = KnownEvent | UnknownEvent
+export interface UndecryptableEvent {
+  /** Tells it from the events that were opened. */
+  readonly _tag: "UndecryptableEvent"
+  /** Always a client event. */
+  readonly name: "client_event"
+  /** The `private-encrypted-` channel. */
+  readonly channel: string
+  /** The client event's name (`client-...`). */
+  readonly event: string
+  /** The data as sent, still sealed. */
+  readonly data: string
+  /** The sending connection. */
+  readonly socket_id: string
+  /** The sender's user, when the server names one. */
+  readonly user_id?: string
+  /** Why it could not be opened. */
+  readonly error: SockudoEncryptionError
+  readonly [field: string]: unknown
+}
+
+/**
+ * @since 0.1.0
+ */
+export type WebhookEvent = KnownEvent | UnknownEvent | UndecryptableEvent
 
 /**
  * A verified webhook.
@@ -184,40 +217,59 @@ export interface Webhook {
 export interface WebhookRequest {
   /** The request headers; `X-Pusher-Key` and `X-Pusher-Signature` are read. */
   readonly headers: Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
-  /** The raw body, before any parsing: the signature covers these bytes. */
-  readonly body: string | Uint8Array
+  /** The raw body as received, before any parsing: the signature covers these bytes. */
+  readonly body: string | Uint8Array | ArrayBuffer
 }
 
 /**
- * An app's credentials for verification. Give `additional` credentials to accept webhooks signed
- * by more than one app (or during a secret rotation): the secret is chosen by `X-Pusher-Key`.
+ * The secrets of one app key: the current one, and while it is being rotated, the previous ones,
+ * whose signatures are accepted too.
  *
  * @since 0.1.0
  */
-export interface Credentials {
+export interface KeyCredentials {
   /** The app key webhooks must carry in `X-Pusher-Key`. */
   readonly key: string
   /** The app secret the signature is checked with. */
   readonly secret: Redacted.Redacted<string>
+  /** Secrets this key had before a rotation, still accepted. */
+  readonly previousSecrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+}
+
+/**
+ * An app's credentials for verification. Give `previousSecrets` while rotating the app's secret,
+ * and `additional` credentials to accept webhooks signed by more than one app: the secrets are
+ * chosen by `X-Pusher-Key`.
+ *
+ * @since 0.1.0
+ */
+export interface Credentials extends KeyCredentials {
   /** Base64 of the 32-byte master key, to decrypt client events on `private-encrypted-` channels. */
   readonly encryptionMasterKeyBase64?: Redacted.Redacted<string> | undefined
-  /** More apps' (or an old secret's) credentials, chosen by `X-Pusher-Key`. */
-  readonly additional?:
-    | ReadonlyArray<{
-        /** Another app key. */
-        readonly key: string
-        /** That key's secret. */
-        readonly secret: Redacted.Redacted<string>
-      }>
-    | undefined
+  /** More apps' credentials, chosen by `X-Pusher-Key`. */
+  readonly additional?: ReadonlyArray<KeyCredentials> | undefined
+}
+
+/**
+ * Options of verification.
+ *
+ * @since 0.1.0
+ */
+export interface VerifyOptions {
+  /**
+   * Refuse a webhook whose `time_ms` is older than this (a replay window); off when absent.
+   * Leave room for the server's retries: a retried delivery keeps its first `time_ms`.
+   */
+  readonly maxAge?: Duration.Input | undefined
 }
 
 const header = (headers: WebhookRequest["headers"], name: string): string | undefined => {
   if (headers instanceof Headers) return headers.get(name) ?? undefined
   for (const key of Object.keys(headers)) {
     if (key.toLowerCase() === name) {
-      const value = headers[key]
-      return typeof value === "string" ? value : value?.[0]
+      const value: unknown = headers[key]
+      const first = Array.isArray(value) ? value[0] : value
+      return typeof first === "string" ? first : undefined
     }
   }
   return undefined
@@ -284,7 +336,8 @@ const decodeMasterKey = (encoded: Redacted.Redacted<string> | undefined): Uint8A
  * Opens the `data` of `client_event`s on `private-encrypted-` channels: the only events whose data
  * a client wrote (and sealed). Other events keep their data as sent: a `cache_miss` on a
  * `private-encrypted-cache-` channel carries the plain string `"{}"`, and events this SDK does not
- * know may not be encrypted at all.
+ * know may not be encrypted at all. An event that cannot be opened becomes an
+ * {@link UndecryptableEvent}; only a configured key that is not a key fails the webhook.
  */
 const decrypt = (
   webhook: Webhook,
@@ -295,72 +348,149 @@ const decrypt = (
     const event = webhook.events[i]!
     if (event._tag !== "ClientEvent" || !isEncryptedChannel(event.channel) || typeof event.data !== "string") continue
     const channel = event.channel
-    if (masterKey === undefined || masterKey === "invalid") {
+    if (masterKey === "invalid") {
       return Result.fail(
         new SockudoEncryptionError({
           reason: "MissingMasterKey",
           channel,
-          message:
-            masterKey === undefined
-              ? "an event on an encrypted channel needs encryptionMasterKeyBase64 to be read"
-              : "encryptionMasterKeyBase64 must be the base64 encoding of exactly 32 bytes"
+          message: "encryptionMasterKeyBase64 must be the base64 encoding of exactly 32 bytes"
         })
       )
     }
-    const opened = Crypto.open(Crypto.sharedSecret(masterKey, channel), channel, event.data)
-    if (Result.isFailure(opened)) return Result.fail(opened.failure)
+    const opened =
+      masterKey === undefined
+        ? Result.fail(
+            new SockudoEncryptionError({
+              reason: "MissingMasterKey",
+              channel,
+              message: "an event on an encrypted channel needs encryptionMasterKeyBase64 to be read"
+            })
+          )
+        : Crypto.open(Crypto.sharedSecret(masterKey, channel), channel, event.data)
     events ??= webhook.events.slice()
-    events[i] = { ...event, data: opened.success }
+    events[i] = Result.isSuccess(opened)
+      ? { ...event, data: opened.success }
+      : ({ ...event, _tag: "UndecryptableEvent", error: opened.failure } as UndecryptableEvent)
   }
   return events === undefined ? Result.succeed(webhook) : Result.succeed({ time_ms: webhook.time_ms, events })
 }
 
+/** The raw body as bytes or text, or `undefined` when it is not a raw body at all. */
+const rawBody = (body: unknown): string | Uint8Array | undefined => {
+  if (typeof body === "string" || body instanceof Uint8Array) return body
+  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  return undefined
+}
+
+/** The secrets `X-Pusher-Key` selects: the key's current one and its previous ones. */
+const secretsOf = (credentials: Credentials, key: string): ReadonlyArray<Redacted.Redacted<string>> | undefined => {
+  const chosen = key === credentials.key ? credentials : credentials.additional?.find((c) => c.key === key)
+  return chosen === undefined ? undefined : [chosen.secret, ...(chosen.previousSecrets ?? [])]
+}
+
 /**
- * Verifies and parses a webhook; the synchronous core of {@link verify}.
+ * Verifies and parses a webhook; the synchronous core of {@link verify}. `nowMillis` (default
+ * `Date.now()`) is the time `maxAge` is measured to.
  *
  * @since 0.1.0
  */
 export const verifyResult = (
   request: WebhookRequest,
-  credentials: Credentials
+  credentials: Credentials,
+  options?: VerifyOptions & {
+    /** The time, in Unix milliseconds, `maxAge` is measured to (default `Date.now()`). */
+    readonly nowMillis?: number | undefined
+  }
 ): Result.Result<Webhook, SockudoWebhookError> => {
+  if (!isRecord(request as unknown)) {
+    return Result.fail(
+      new SockudoWebhookBodyError({
+        message: "verify takes the request as { headers, body }: its headers and the raw body as received"
+      })
+    )
+  }
+  const headers: unknown = request.headers
+  if (!(headers instanceof Headers) && !isRecord(headers)) {
+    return Result.fail(
+      new SockudoWebhookKeyError({
+        message: "the request's headers are missing: pass them as received (a Fetch Headers or a record of names)"
+      })
+    )
+  }
+  const body = rawBody(request.body)
+  if (body === undefined) {
+    return Result.fail(
+      new SockudoWebhookBodyError({
+        message:
+          "the webhook body must be the raw body as received (a string or bytes), not parsed JSON: the signature " +
+          "covers its exact bytes, so have the framework hand over the raw body (express.raw, request.text())"
+      })
+    )
+  }
   const key = header(request.headers, "x-pusher-key")
   if (key === undefined)
     return Result.fail(new SockudoWebhookKeyError({ message: "the X-Pusher-Key header is missing" }))
-  const secret =
-    key === credentials.key ? credentials.secret : credentials.additional?.find((c) => c.key === key)?.secret
-  if (secret === undefined) {
+  const secrets = secretsOf(credentials, key)
+  if (secrets === undefined) {
     return Result.fail(new SockudoWebhookKeyError({ message: "the webhook was signed with an unknown app key" }))
   }
   const signature = header(request.headers, "x-pusher-signature")?.trim().toLowerCase()
   if (signature === undefined || signature === "") {
     return Result.fail(new SockudoWebhookSignatureError({ message: "the X-Pusher-Signature header is missing" }))
   }
-  const expected = hmacHex(Redacted.value(secret), request.body)
-  if (!HEX64.test(signature) || !timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) {
+  let valid = false
+  if (HEX64.test(signature)) {
+    const given = Buffer.from(signature)
+    // Every candidate is compared, so the time taken does not tell which secret matched.
+    for (const secret of secrets) {
+      valid = timingSafeEqual(given, Buffer.from(hmacHex(Redacted.value(secret), body))) || valid
+    }
+  }
+  if (!valid) {
     return Result.fail(new SockudoWebhookSignatureError({ message: "the webhook signature does not match its body" }))
   }
   let text: string
   try {
-    text = typeof request.body === "string" ? request.body : utf8.decode(request.body)
+    text = typeof body === "string" ? body : utf8.decode(body)
   } catch {
     return Result.fail(new SockudoWebhookBodyError({ message: "the webhook body is not UTF-8" }))
   }
   const parsed = parseBody(text)
   if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+  if (options?.maxAge !== undefined) {
+    const maxAgeMillis = Duration.toMillis(Duration.fromInputUnsafe(options.maxAge))
+    const timeMs = parsed.success.time_ms
+    const ageMillis = (options.nowMillis ?? Date.now()) - timeMs
+    if (ageMillis > maxAgeMillis) {
+      return Result.fail(
+        new SockudoWebhookExpiredError({
+          message: `the webhook is ${ageMillis} ms old, older than the maximum age of ${maxAgeMillis} ms`,
+          timeMs,
+          ageMillis,
+          maxAgeMillis
+        })
+      )
+    }
+  }
   return decrypt(parsed.success, decodeMasterKey(credentials.encryptionMasterKeyBase64))
 }
 
 /**
- * Verifies and parses a webhook, without the SDK's services.
+ * Verifies and parses a webhook, without the SDK's services. `maxAge` is measured to the
+ * `Clock`'s time.
  *
  * @since 0.1.0
  */
 export const verify = (
   request: WebhookRequest,
-  credentials: Credentials
+  credentials: Credentials,
+  options?: VerifyOptions
 ): Effect.Effect<Webhook, SockudoWebhookError> =>
-  Effect.suspend(() => Effect.fromResult(verifyResult(request, credentials)))
+  options?.maxAge === undefined
+    ? Effect.suspend(() => Effect.fromResult(verifyResult(request, credentials)))
+    : Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+        Effect.fromResult(verifyResult(request, credentials, { maxAge: options.maxAge, nowMillis }))
+      )
 
 /**
  * The `X-Pusher-Signature` of a body: for tests and for forwarding webhooks.

@@ -7,6 +7,8 @@
 
 /** End-to-end encryption of `private-encrypted-` channels. @since 0.1.0 */
 export * as Crypto from "./Crypto.ts"
+/** How answers are decoded so that a newer server's additions never fail them. @since 0.1.0 */
+export * as Decode from "./Decode.ts"
 /**
  * The auth and webhook endpoints a Pusher-protocol app serves, framework-free, with Fetch and
  * `HttpRouter` adapters (Node: `effect-sockudo/node`). @since 0.1.0
@@ -16,6 +18,8 @@ export * as Endpoints from "./Endpoints.ts"
 export * as SockudoError from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Http from "./Http.ts"
+/** Idempotency across a whole program: `Sockudo.idempotent`. @since 0.1.0 */
+export * as Idempotency from "./Idempotency.ts"
 /** The SDK as Promises, for code that does not use Effect. @since 0.1.0 */
 export * as PromiseClient from "./PromiseClient.ts"
 /** A coalescing publisher: concurrent publishes share batch requests. @since 0.2.0 */

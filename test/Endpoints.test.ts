@@ -518,14 +518,31 @@ describe("Endpoints.webhooks", () => {
     }).pipe(Effect.provide(Test))
   )
 
-  it.effect("an encrypted event without the master key: 500, so it comes again once the key is configured", () =>
-    Effect.gen(function* () {
-      const { body, received, endpoint } = encryptedHook()
-      const { result, lines } = yield* logged(endpoint.handle(webhookRequest(body)))
-      assert.strictEqual(result.status, 500)
-      assert.include(lines[0]!.cause, "encryptionMasterKeyBase64")
-      expect(received).toEqual([])
-    }).pipe(Effect.provide(SockudoTest.layer()))
+  it.effect(
+    "an encrypted event without the master key reaches the handler as an UndecryptableEvent; the handler decides",
+    () =>
+      Effect.gen(function* () {
+        const { channel, body, received, endpoint } = encryptedHook()
+        assert.strictEqual((yield* endpoint.handle(webhookRequest(body))).status, 200)
+        expect(received).toMatchObject([
+          {
+            _tag: "UndecryptableEvent",
+            channel,
+            event: "client-message",
+            socket_id: "1.2",
+            error: { _tag: "SockudoEncryptionError", reason: "MissingMasterKey" }
+          }
+        ])
+        // A handler that wants the event again once the key is configured fails: 500, the server retries.
+        const strict = Endpoints.webhooks({
+          handle: (webhook) =>
+            webhook.events.some((event) => event._tag === "UndecryptableEvent")
+              ? Effect.fail("no master key yet")
+              : Effect.void
+        })
+        const { result } = yield* logged(strict.handle(webhookRequest(body)))
+        assert.strictEqual(result.status, 500)
+      }).pipe(Effect.provide(SockudoTest.layer()))
   )
 
   it.effect("405 for other methods, 413 over the limit, and a logged 500 for a body a framework parsed", () =>

@@ -1,5 +1,6 @@
+import { inspect } from "node:util"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Schedule } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Logger, Schedule, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { Http, SockudoConfig } from "../src/index.ts"
 import * as SockudoTest from "../src/testing/index.ts"
@@ -305,4 +306,214 @@ describe("per-attempt timeout", () => {
     )
   )
   const aborted: Array<string> = []
+})
+
+describe("the signed query never shows in an error, a log line or a span", () => {
+  /** Everything a failed call leaves where people read: the error, its cause chain, log lines, spans. */
+  const traces = Effect.fnUntraced(function* <A, E>(call: Effect.Effect<A, E>) {
+    const lines: Array<string> = []
+    const spans: Array<Tracer.NativeSpan> = []
+    const tracer = Tracer.make({
+      span: (options) => {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span)
+        return span
+      }
+    })
+    const capture = (logger: Logger.Logger<unknown, string>) => Logger.map(logger, (line) => void lines.push(line))
+    const exit = yield* Effect.exit(call).pipe(
+      Effect.tap((exit) => (Exit.isFailure(exit) ? Effect.logError("publish failed", exit.cause) : Effect.void)),
+      Effect.withTracer(tracer),
+      Effect.provide(Logger.layer([capture(Logger.formatLogFmt), capture(Logger.formatJson)]))
+    )
+    assert.isTrue(Exit.isFailure(exit), "the call fails")
+    const error = Cause.squash((exit as Exit.Failure<A, E>).cause) as Record<string, unknown>
+    const causes: Array<unknown> = []
+    for (let c: unknown = error.cause; c !== undefined && causes.length < 10; c = (c as { cause?: unknown }).cause) {
+      causes.push(c)
+    }
+    return [
+      String(error),
+      JSON.stringify(error),
+      inspect(error, { depth: 10 }),
+      String(error.message),
+      String(error.stack),
+      ...causes.flatMap((c) => [String(c), inspect(c, { depth: 10 }), String((c as { stack?: unknown }).stack)]),
+      Cause.pretty((exit as Exit.Failure<A, E>).cause),
+      ...lines,
+      ...spans.flatMap((span) => [
+        span.name,
+        inspect([...span.attributes], { depth: 10 }),
+        inspect(span.events, { depth: 10 }),
+        inspect(span.status, { depth: 10 })
+      ])
+    ]
+  })
+
+  const signedParts = ["auth_signature", "auth_timestamp", "body_md5", "auth_key="]
+
+  it.effect("a transport failure keeps the request's method and path, and names what failed", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const seen = yield* traces(s.trigger("orders", "created", { id: 1 }))
+      const [sent] = yield* requests
+      for (const text of seen) {
+        for (const part of [...signedParts, sent!.rawQuery]) assert.notInclude(text, part)
+      }
+      const error = yield* Effect.flip(s.trigger("orders", "created", { id: 1 }))
+      expect(error).toMatchObject({ _tag: "SockudoTransportError", request: "POST /apps/app-id/events" })
+      assert.include(error.message, "connection reset by the proxy")
+    }).pipe(Effect.provide(layer(() => SockudoTest.transportFailure("connection reset by the proxy"), noRetry)))
+  )
+
+  it.effect("nor does it when the underlying error quotes the whole URL", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      for (const text of yield* traces(s.channels.get("orders"))) {
+        for (const part of signedParts) assert.notInclude(text, part)
+      }
+    }).pipe(
+      Effect.provide(
+        layer(
+          (request) =>
+            SockudoTest.transportFailure(`request to ${request.url.href} failed: getaddrinfo ENOTFOUND sockudo.test`),
+          noRetry
+        )
+      )
+    )
+  )
+
+  it.effect("nor after retries, a timeout or a refusal", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const timeout = yield* traces(withTime(s.channels.get("orders")).pipe(Effect.flatten))
+      const refused = yield* traces(s.users.terminateConnections("u1"))
+      for (const text of [...timeout, ...refused]) for (const part of signedParts) assert.notInclude(text, part)
+    }).pipe(
+      Effect.provide(
+        layer(
+          (request) =>
+            request.method === "GET"
+              ? Effect.as(Effect.sleep("1 minute"), SockudoTest.json(200, {}))
+              : SockudoTest.json(401, { error: `Invalid signature for ${request.url.href}`, code: "auth_failed" }),
+          { timeout: "1 second", retry: Schedule.spaced("1 second").pipe(Schedule.upTo({ times: 2 })) }
+        )
+      )
+    )
+  )
+})
+
+describe("waits are bounded: Retry-After beyond maxRetryWait, an overall deadline, 408", () => {
+  const unavailable = (retryAfter: string) =>
+    SockudoTest.json(503, { error: "busy", code: "backpressure", status: 503 }, { "retry-after": retryAfter })
+
+  it.effect("Retry-After: 3600 does not make a call wait an hour: the error is returned at once", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const fiber = yield* Effect.forkChild(s.channels.get("orders"))
+      yield* TestClock.adjust("1 second")
+      const exit = fiber.pollUnsafe()
+      assert.isDefined(exit, "the call has ended without waiting")
+      expect(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)).toMatchObject({
+        _tag: "SockudoServerError",
+        retryAfterMillis: 3_600_000
+      })
+      assert.strictEqual((yield* requests).length, 1)
+    }).pipe(Effect.provide(layer(sequence(unavailable("3600"), SockudoTest.json(200, { occupied: true })))))
+  )
+
+  it.effect("the default maximum wait is 30 seconds: a Retry-After of 29 is waited out", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const fiber = yield* Effect.forkChild(s.channels.get("orders"))
+      yield* TestClock.adjust("28 seconds")
+      assert.strictEqual((yield* requests).length, 1)
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), { occupied: true })
+      assert.strictEqual((yield* requests).length, 2)
+    }).pipe(Effect.provide(layer(sequence(unavailable("29"), SockudoTest.json(200, { occupied: true })))))
+  )
+
+  it.effect("maxRetryWait is configurable: with 2 hours, Retry-After: 3600 is honoured", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const fiber = yield* Effect.forkChild(s.channels.get("orders"))
+      yield* TestClock.adjust("3599 seconds")
+      assert.strictEqual((yield* requests).length, 1)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), { occupied: true })
+    }).pipe(
+      Effect.provide(
+        layer(sequence(unavailable("3600"), SockudoTest.json(200, { occupied: true })), { maxRetryWait: "2 hours" })
+      )
+    )
+  )
+
+  it.effect("a deadline spans every attempt and wait: no attempt starts after it", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const exit = yield* withTime(s.channels.get("orders"), "1 minute")
+      expect(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)).toMatchObject({ _tag: "SockudoServerError" })
+      const sent = yield* requests
+      assert.deepStrictEqual(
+        sent.map((r) => Number(r.query.get("auth_timestamp"))),
+        [0, 1, 2]
+      )
+    }).pipe(
+      Effect.provide(
+        layer(() => unavailable("1"), {
+          deadline: "3 seconds",
+          retry: Schedule.spaced("1 second").pipe(Schedule.upTo({ times: 10 }))
+        })
+      )
+    )
+  )
+
+  it.effect("an attempt still running at the deadline ends there, as a timeout naming the deadline", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const fiber = yield* Effect.forkChild(s.channels.get("orders"))
+      yield* TestClock.adjust("2 seconds")
+      const exit = fiber.pollUnsafe()
+      assert.isDefined(exit, "ended at the deadline, before the 10 s timeout")
+      const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
+      expect(error).toMatchObject({ _tag: "SockudoTransportError", timeout: true })
+      assert.include((error as Error).message, "deadline")
+    }).pipe(
+      Effect.provide(
+        layer(() => Effect.as(Effect.sleep("1 minute"), SockudoTest.json(200, { occupied: true })), {
+          deadline: "2 seconds"
+        })
+      )
+    )
+  )
+
+  it.effect("Http.withDeadline sets one call's deadline", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const fiber = yield* Effect.forkChild(s.channels.get("orders").pipe(Http.withDeadline("500 millis")))
+      yield* TestClock.adjust("500 millis")
+      assert.isDefined(fiber.pollUnsafe())
+    }).pipe(Effect.provide(layer(() => Effect.as(Effect.sleep("1 minute"), SockudoTest.json(200, { occupied: true })))))
+  )
+
+  it.effect("408 is retried (the server or a proxy gave up waiting for the request)", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const error = yield* Effect.flip(s.channels.get("orders").pipe(Http.withRetrySchedule(SockudoConfig.noRetries)))
+      expect(error).toMatchObject({ _tag: "SockudoClientError", status: 408, isRetryable: true })
+      const exit = yield* withTime(s.channels.get("orders"))
+      assert.deepStrictEqual(exit, Exit.succeed({ occupied: true }))
+    }).pipe(
+      Effect.provide(
+        layer(
+          sequence(
+            SockudoTest.text(408, "Request Timeout"),
+            SockudoTest.text(408, "Request Timeout"),
+            SockudoTest.json(200, { occupied: true })
+          )
+        )
+      )
+    )
+  )
 })

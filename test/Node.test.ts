@@ -4,10 +4,11 @@
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Redacted, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Redacted, Stream } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
-import { Sockudo, SockudoConfig } from "../src/index.ts"
+import { Sockudo, SockudoConfig, type SockudoError } from "../src/index.ts"
 import * as SockudoNode from "../src/Node.ts"
 import { fromUrl, verifyRequest } from "./support/serverVerifier.ts"
 
@@ -285,6 +286,39 @@ describe("SockudoNode.layer over a real socket", () => {
       const bodies = new Set(server.received.slice(1).map((r) => r.body))
       assert.strictEqual(bodies.size, 1)
     }).pipe(Effect.scoped)
+  )
+
+  it.live("a refused connection's SockudoTransportError keeps undici's reason but never the signed query", () =>
+    Effect.gen(function* () {
+      const closed = yield* withServer(() => {}).pipe(Effect.scoped)
+      const exit = yield* Effect.gen(function* () {
+        const sockudo = yield* Sockudo.Sockudo
+        return yield* sockudo.channels.get("orders")
+      }).pipe(Effect.exit, Effect.provide(sdk(closed, { retry: SockudoConfig.noRetries })))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as SockudoError.SockudoTransportError
+      assert.strictEqual(error._tag, "SockudoTransportError")
+      assert.strictEqual(error.request, "GET /apps/app-id/channels/orders")
+      const chain: Array<unknown> = []
+      for (let c: unknown = error.cause; c !== undefined && chain.length < 10; c = (c as { cause?: unknown }).cause) {
+        chain.push(c)
+      }
+      assert.isTrue(
+        chain.some((c) => (c as { code?: unknown }).code === "ECONNREFUSED"),
+        inspect(chain)
+      )
+      const shown = [
+        error.message,
+        String(error),
+        JSON.stringify(error),
+        inspect(error, { depth: 10 }),
+        Cause.pretty((exit as Exit.Failure<unknown, unknown>).cause),
+        ...chain.map((c) => inspect(c, { depth: 10 }))
+      ]
+      for (const text of shown) {
+        for (const part of ["auth_signature", "auth_timestamp", "auth_key=", "/orders?"]) assert.notInclude(text, part)
+      }
+    })
   )
 
   it.live("a 503 then 200 is retried and succeeds", () =>

@@ -143,4 +143,28 @@ describe("PromiseClient", () => {
     }
     expect(released).toEqual(["explicit", "scoped"])
   })
+
+  it("a call after close rejects with a typed SockudoClientClosedError, not a bare string; nothing is sent", async () => {
+    const { sockudo, seen } = await client(() => SockudoTest.json(200, { ok: true }))
+    await sockudo.close()
+    for (const call of [
+      () => sockudo.trigger("orders", "e", 1),
+      () => sockudo.channels.get("orders"),
+      () => sockudo.idempotent("k", (s) => s.trigger("orders", "e", 1))
+    ]) {
+      const error: unknown = await call().then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect(error).toBeInstanceOf(Error)
+      expect(error).toMatchObject({ _tag: "SockudoClientClosedError", isRetryable: false })
+      expect(SockudoError.isSockudoError(error)).toBe(true)
+    }
+    const iterate = async () => {
+      for await (const _ of sockudo.history.stream("orders")) return
+    }
+    await expect(iterate()).rejects.toMatchObject({ _tag: "SockudoClientClosedError" })
+    expect(seen).toEqual([])
+    await sockudo.close()
+  })
 })

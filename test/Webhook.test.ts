@@ -13,7 +13,8 @@ import { createHash, createHmac } from "node:crypto"
 import { createRequire } from "node:module"
 import { inspect } from "node:util"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted, Result } from "effect"
+import { Cause, Effect, Exit, Redacted, Result } from "effect"
+import { TestClock } from "effect/testing"
 import Pusher from "pusher"
 import nacl from "tweetnacl"
 import { vi } from "vitest"
@@ -630,18 +631,27 @@ describe("decryption of client events on private-encrypted- channels", () => {
       time_ms: 1,
       events: [{ name: "client_event", channel: one.channel, event: "client-x", data, socket_id: "1.1" }]
     })
-  const failure = (body: string, masterKey: Uint8Array | undefined) =>
-    flipResult(
-      Webhook.verifyResult(signedRequest(body), {
-        key: app.key,
-        secret: Redacted.make(app.secret),
-        ...(masterKey === undefined ? {} : { encryptionMasterKeyBase64: Redacted.make(b64(masterKey)) })
-      })
-    )
+  const verified = (body: string, masterKey: Uint8Array | undefined) => {
+    const result = Webhook.verifyResult(signedRequest(body), {
+      key: app.key,
+      secret: Redacted.make(app.secret),
+      ...(masterKey === undefined ? {} : { encryptionMasterKeyBase64: Redacted.make(b64(masterKey)) })
+    })
+    if (Result.isFailure(result)) return assert.fail(`expected a webhook, got ${result.failure._tag}`)
+    return result.success
+  }
+  /** The one event of `body`, which must have come through as an UndecryptableEvent. */
+  const undecryptable = (body: string, masterKey: Uint8Array | undefined) => {
+    const [event] = verified(body, masterKey).events
+    if (event?._tag !== "UndecryptableEvent") return assert.fail(`expected an UndecryptableEvent, got ${event?._tag}`)
+    const sent = (JSON.parse(body) as { events: Array<Record<string, unknown>> }).events[0]!
+    expect(event).toMatchObject({ ...sent, _tag: "UndecryptableEvent" })
+    return event.error
+  }
 
-  it("another master key: SockudoEncryptionError DecryptionFailed naming the channel", () => {
+  it("another master key: an UndecryptableEvent carrying DecryptionFailed naming the channel, data as sent", () => {
     expect(
-      failure(
+      undecryptable(
         one.body,
         one.masterKey.map((b) => b ^ 0x80)
       )
@@ -657,11 +667,14 @@ describe("decryption of client events on private-encrypted- channels", () => {
     const bytes = Buffer.from(envelope.ciphertext, "base64")
     bytes[0]! ^= 1
     const body = bodyWith(JSON.stringify({ nonce: envelope.nonce, ciphertext: bytes.toString("base64") }))
-    expect(failure(body, one.masterKey)).toMatchObject({ _tag: "SockudoEncryptionError", reason: "DecryptionFailed" })
+    expect(undecryptable(body, one.masterKey)).toMatchObject({
+      _tag: "SockudoEncryptionError",
+      reason: "DecryptionFailed"
+    })
   })
 
   it("plain text where ciphertext was expected: Malformed", () => {
-    expect(failure(bodyWith("hello"), one.masterKey)).toMatchObject({
+    expect(undecryptable(bodyWith("hello"), one.masterKey)).toMatchObject({
       _tag: "SockudoEncryptionError",
       reason: "Malformed",
       channel: one.channel
@@ -669,10 +682,54 @@ describe("decryption of client events on private-encrypted- channels", () => {
   })
 
   it("no master key configured: MissingMasterKey; but a body without encrypted events needs none", () => {
-    expect(failure(one.body, undefined)).toMatchObject({ _tag: "SockudoEncryptionError", reason: "MissingMasterKey" })
+    expect(undecryptable(one.body, undefined)).toMatchObject({
+      _tag: "SockudoEncryptionError",
+      reason: "MissingMasterKey"
+    })
     const plain = WEBHOOKS[0]!.body
     assert.isTrue(Result.isSuccess(Webhook.verifyResult(signedRequest(plain), credentialsOf(app))))
   })
+
+  it("one undecryptable event among many: the others are delivered, typed and decrypted, in order", () => {
+    const c = CASES[3]!
+    const envelope = JSON.parse(c.events[0]!.data as string) as { nonce: string; ciphertext: string }
+    const tampered = Buffer.from(envelope.ciphertext, "base64")
+    tampered[tampered.length - 1]! ^= 1
+    const bad = {
+      ...c.events[0]!,
+      data: JSON.stringify({ nonce: envelope.nonce, ciphertext: tampered.toString("base64") })
+    }
+    const events = [c.events[0]!, bad, c.events[2]!, c.events[0]!]
+    const body = JSON.stringify({ time_ms: c.time_ms, events })
+    const webhook = verified(body, c.masterKey)
+    expect(webhook.events.map((e) => e._tag)).toEqual([
+      "ClientEvent",
+      "UndecryptableEvent",
+      "MemberAdded",
+      "ClientEvent"
+    ])
+    expect(webhook.events[0]).toMatchObject({ data: c.plaintext })
+    expect(webhook.events[3]).toMatchObject({ data: c.plaintext })
+    expect(webhook.events[1]).toMatchObject({
+      ...bad,
+      error: { _tag: "SockudoEncryptionError", reason: "DecryptionFailed", channel: c.channel }
+    })
+  })
+
+  it.effect("sockudo.webhooks.verify delivers undecryptable events as entries too", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const webhook = yield* s.webhooks.verify(signedRequest(one.body))
+      expect(webhook.events.map((e) => e._tag)).toEqual([
+        "UndecryptableEvent",
+        "ClientEvent",
+        "MemberAdded",
+        "ClientEvent",
+        "CacheMiss",
+        "UnknownEvent"
+      ])
+    }).pipe(Effect.provide(layer()))
+  )
 
   for (const [name, encoded] of [
     ["16 bytes", b64(new Uint8Array(16))],
@@ -754,12 +811,7 @@ describe("secrets never show", () => {
           ],
           [
             { headers: { "x-pusher-key": app.key, "x-pusher-signature": good }, body },
-            wrongMaster,
-            "SockudoEncryptionError"
-          ],
-          [
-            { headers: { "x-pusher-key": app.key, "x-pusher-signature": good }, body },
-            { ...credentials, encryptionMasterKeyBase64: undefined },
+            { ...credentials, encryptionMasterKeyBase64: Redacted.make("c2hvcnQ=") },
             "SockudoEncryptionError"
           ]
         ]
@@ -771,7 +823,190 @@ describe("secrets never show", () => {
             for (const s of forbidden) assert.notInclude(text, s, `${tag}`)
           }
         }
+        // Undecryptable events are entries of a verified webhook: neither they nor their errors show a key.
+        for (const creds of [wrongMaster, { ...credentials, encryptionMasterKeyBase64: undefined }]) {
+          const request = { headers: { "x-pusher-key": app.key, "x-pusher-signature": good }, body }
+          const webhook = yield* Webhook.verify(request, creds)
+          const [event] = webhook.events
+          assert.strictEqual(event?._tag, "UndecryptableEvent")
+          const error = (event as Webhook.UndecryptableEvent).error
+          for (const text of [...show(webhook), ...show(error), error.stack ?? ""]) {
+            for (const s of forbidden) assert.notInclude(text, s)
+          }
+        }
         for (const text of show(credentials)) for (const s of forbidden) assert.notInclude(text, s)
       })
     ))
+})
+
+describe("secret rotation under one app key", () => {
+  const current = { key: "app-key", secret: "new-secret" }
+  const previous = ["old-secret", "older-ä-secret"]
+  const rotating: Webhook.Credentials = {
+    ...credentialsOf(current),
+    previousSecrets: previous.map((secret) => Redacted.make(secret))
+  }
+  // pusher rotates with extra tokens of the same key.
+  const extraTokens = previous.map((secret) => ({ key: current.key, secret }))
+
+  it("a signature of the current or any previous secret is accepted, as pusher accepts it: 50 bodies", () => {
+    for (const [i, { body }] of WEBHOOKS.slice(0, 50).entries()) {
+      for (const secret of [current.secret, ...previous]) {
+        const signature = new PusherToken(current.key, secret).sign(body)
+        assert.isTrue(pusherAccepts(current, { key: current.key, signature }, body, extraTokens))
+        const result = Webhook.verifyResult(
+          { headers: { "x-pusher-key": current.key, "x-pusher-signature": signature }, body },
+          rotating
+        )
+        assert.deepStrictEqual(result, Result.succeed(expectedWebhook(body)), `case ${i}, ${secret}`)
+      }
+      const retired = hmacHex("retired-secret", body)
+      assert.isFalse(pusherAccepts(current, { key: current.key, signature: retired }, body, extraTokens))
+      const error = flipResult(
+        Webhook.verifyResult(
+          { headers: { "x-pusher-key": current.key, "x-pusher-signature": retired }, body },
+          rotating
+        )
+      )
+      assert.strictEqual(error._tag, "SockudoWebhookSignatureError")
+      // Without the previous secrets, the old signature is refused.
+      const old = hmacHex(previous[0]!, body)
+      assert.isFalse(pusherAccepts(current, { key: current.key, signature: old }, body))
+      const without = flipResult(
+        Webhook.verifyResult(
+          { headers: { "x-pusher-key": current.key, "x-pusher-signature": old }, body },
+          credentialsOf(current)
+        )
+      )
+      assert.strictEqual(without._tag, "SockudoWebhookSignatureError")
+    }
+  })
+
+  it("every candidate secret is compared timing-safely, whichever one matches", () => {
+    const body = WEBHOOKS[0]!.body
+    for (const secret of [current.secret, ...previous, "retired"]) {
+      timingSafe.calls.length = 0
+      Webhook.verifyResult(
+        { headers: { "x-pusher-key": current.key, "x-pusher-signature": hmacHex(secret, body) }, body },
+        rotating
+      )
+      assert.deepStrictEqual(timingSafe.calls, [
+        [64, 64],
+        [64, 64],
+        [64, 64]
+      ])
+    }
+  })
+
+  it.effect(
+    "sockudo.webhooks.verify accepts SockudoConfig's previousSecrets; requests are signed with the current secret",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        for (const { body } of WEBHOOKS.slice(0, 20)) {
+          for (const secret of ["app-secret", "old-secret"]) {
+            const headers = { "x-pusher-key": "app-key", "x-pusher-signature": hmacHex(secret, body) }
+            assert.deepStrictEqual(yield* s.webhooks.verify({ headers, body }), expectedWebhook(body))
+          }
+          const retired = { "x-pusher-key": "app-key", "x-pusher-signature": hmacHex("retired", body) }
+          assert.strictEqual(
+            (yield* Effect.flip(s.webhooks.verify({ headers: retired, body })))._tag,
+            "SockudoWebhookSignatureError"
+          )
+        }
+        const url = new URL(yield* s.signedUrl("GET", "/channels"))
+        const signed = `GET\n${url.pathname}\n${[...url.searchParams]
+          .filter(([k]) => k !== "auth_signature")
+          .map(([k, v]) => `${k}=${v}`)
+          .sort()
+          .join("&")}`
+        assert.strictEqual(url.searchParams.get("auth_signature"), hmacHex("app-secret", signed))
+      }).pipe(Effect.provide(layer(undefined, { previousSecrets: [Redacted.make("old-secret")] })))
+  )
+})
+
+describe("the maximum age of a webhook (replay window), from its time_ms", () => {
+  const app = { key: "app-key", secret: "app-secret" }
+  const now = 1_800_000_000_000
+  const signed = (time_ms: number): Webhook.WebhookRequest => {
+    const body = JSON.stringify({ time_ms, events: [{ name: "channel_occupied", channel: "orders" }] })
+    return { headers: { "x-pusher-key": app.key, "x-pusher-signature": hmacHex(app.secret, body) }, body }
+  }
+
+  it.effect("is off by default: a webhook from 1970 is accepted", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      assert.strictEqual((yield* Webhook.verify(signed(1), credentialsOf(app))).time_ms, 1)
+    })
+  )
+
+  it.effect("with maxAge, an older webhook is a SockudoWebhookExpiredError; a younger or future one passes", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      const options = { maxAge: "5 minutes" } as const
+      const minute = 60_000
+      for (const age of [0, 4 * minute, 5 * minute, -minute]) {
+        assert.strictEqual((yield* Webhook.verify(signed(now - age), credentialsOf(app), options)).time_ms, now - age)
+      }
+      const error = yield* Effect.flip(Webhook.verify(signed(now - 5 * minute - 1), credentialsOf(app), options))
+      expect(error).toMatchObject({
+        _tag: "SockudoWebhookExpiredError",
+        timeMs: now - 5 * minute - 1,
+        ageMillis: 5 * minute + 1,
+        maxAgeMillis: 5 * minute
+      })
+      assert.isFalse(error.isRetryable)
+    })
+  )
+
+  it.effect("is checked after the signature: an old unsigned body is a signature error", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      const request = { ...signed(1), headers: { "x-pusher-key": app.key, "x-pusher-signature": "0".repeat(64) } }
+      const error = yield* Effect.flip(Webhook.verify(request, credentialsOf(app), { maxAge: "1 minute" }))
+      assert.strictEqual(error._tag, "SockudoWebhookSignatureError")
+    })
+  )
+
+  it.effect("sockudo.webhooks.verify uses SockudoConfig's webhookMaxAge", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      const s = yield* sockudo
+      yield* s.webhooks.verify(signed(now - 1000))
+      const error = yield* Effect.flip(s.webhooks.verify(signed(now - 31_000)))
+      expect(error).toMatchObject({ _tag: "SockudoWebhookExpiredError", maxAgeMillis: 30_000 })
+    }).pipe(Effect.provide(layer(undefined, { webhookMaxAge: "30 seconds" })))
+  )
+})
+
+describe("requests that are not a raw webhook: typed errors, never a TypeError", () => {
+  const app = { key: "app-key", secret: "app-secret" }
+  const body = '{"time_ms":1,"events":[]}'
+  const headers = { "x-pusher-key": app.key, "x-pusher-signature": hmacHex(app.secret, body) }
+
+  const refused: ReadonlyArray<readonly [string, unknown, string, string]> = [
+    ["a body a framework already parsed", { headers, body: JSON.parse(body) }, "SockudoWebhookBodyError", "raw body"],
+    ["a body of null", { headers, body: null }, "SockudoWebhookBodyError", "raw body"],
+    ["no body", { headers }, "SockudoWebhookBodyError", "raw body"],
+    ["a numeric body", { headers, body: 7 }, "SockudoWebhookBodyError", "raw body"],
+    ["headers of null", { headers: null, body }, "SockudoWebhookKeyError", "headers"],
+    ["no headers", { body }, "SockudoWebhookKeyError", "headers"],
+    ["headers as a string", { headers: "x-pusher-key: app-key", body }, "SockudoWebhookKeyError", "headers"],
+    ["a null request", null, "SockudoWebhookBodyError", "headers, body"],
+    ["no request", undefined, "SockudoWebhookBodyError", "headers, body"]
+  ]
+  for (const [what, request, tag, hint] of refused) {
+    it.effect(`${what}: ${tag} that says what to pass`, () =>
+      Effect.gen(function* () {
+        const result = Webhook.verifyResult(request as Webhook.WebhookRequest, credentialsOf(app))
+        const error = flipResult(result)
+        expect(error).toMatchObject({ _tag: tag })
+        assert.include(error.message, hint)
+        const s = yield* sockudo
+        const exit = yield* Effect.exit(s.webhooks.verify(request as Webhook.WebhookRequest))
+        assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), "a typed failure, not a defect")
+        expect(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)).toMatchObject({ _tag: tag })
+      }).pipe(Effect.provide(layer()))
+    )
+  }
 })

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import { open } from "../Decode.ts"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
@@ -119,7 +120,7 @@ export interface DeleteResponse extends Schema.Schema.Type<typeof DeleteResponse
  * @since 0.1.0
  */
 export const Annotation = Schema.Struct({
-  action: Schema.Literals(["annotation.create", "annotation.delete"]),
+  action: open(["annotation.create", "annotation.delete"]),
   id: Schema.optionalKey(Schema.String),
   serial: Schema.String,
   messageSerial: Schema.String,
@@ -288,6 +289,8 @@ export const make = Effect.gen(function* () {
     const operation = "annotations.list"
     const path = messagePath(operation, channel, serial, config.limits)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.type !== undefined) {
       const type = parseType(options.type)
@@ -327,7 +330,12 @@ export const make = Effect.gen(function* () {
     options?: ListOptions
   ): Stream.Stream<Annotation, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(paging, options?.fromSerial, (fromSerial) =>
-      page(channel, serial, { ...options, fromSerial }, Pagination.advancing(paging, decodePage, fromSerial))
+      page(
+        channel,
+        serial,
+        Pagination.withCursor(options, "fromSerial", fromSerial),
+        Pagination.advancing(paging, decodePage, fromSerial)
+      )
     )
 
   const deleteAnnotation = Effect.fn("Sockudo.annotations.delete")(function* (
@@ -341,6 +349,8 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const reason = serialReason(annotationSerial)
     if (reason) return yield* validationError(operation, "annotationSerial", reason)
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.socketId !== undefined) {
       const socketReason = Validation.socketId(options.socketId)

@@ -123,15 +123,20 @@ export const channelPath = Effect.fnUntraced(function* (
 })
 
 const checkInfo = <A extends string>(operation: string, info: ReadonlyArray<A>, allowed: ReadonlyArray<A>) =>
-  info.every((a) => allowed.includes(a))
+  Array.isArray(info) && info.every((a) => allowed.includes(a))
     ? Effect.void
     : Effect.fail(
         new SockudoValidationError({
           operation,
           field: "info",
-          message: `info may contain only ${allowed.map((a) => `'${a}'`).join(", ")}`
+          message: `info must be a list of ${allowed.map((a) => `'${a}'`).join(", ")}`
         })
       )
+
+const checkOptions = (operation: string, options: unknown) => {
+  const reason = Validation.optionsReason(options)
+  return reason ? Effect.fail(Validation.validationError(operation, "options", reason)) : Effect.void
+}
 
 /**
  * Builds the channel state operations.
@@ -146,10 +151,17 @@ export const make = Effect.gen(function* () {
   const list = Effect.fn("Sockudo.channels.list")(function* (
     options?: ListOptions
   ): Effect.fn.Return<ChannelList, SockudoValidationError | SockudoRequestError> {
+    yield* checkOptions("channels.list", options)
     const query: Array<QueryParam> = []
-    if (options?.filterByPrefix !== undefined) query.push(["filter_by_prefix", options.filterByPrefix])
-    if (options?.info !== undefined && options.info.length > 0) {
+    if (options?.filterByPrefix !== undefined) {
+      if (typeof options.filterByPrefix !== "string") {
+        return yield* Validation.validationError("channels.list", "filterByPrefix", "must be a string")
+      }
+      query.push(["filter_by_prefix", options.filterByPrefix])
+    }
+    if (options?.info !== undefined)
       yield* checkInfo("channels.list", options.info, ["user_count", "subscription_count"])
+    if (options?.info !== undefined && options.info.length > 0) {
       if (options.info.includes("user_count") && !(options.filterByPrefix ?? "").startsWith("presence-")) {
         return yield* new SockudoValidationError({
           operation: "channels.list",
@@ -174,9 +186,12 @@ export const make = Effect.gen(function* () {
     options?: GetOptions
   ): Effect.fn.Return<ChannelState, SockudoValidationError | SockudoRequestError> {
     const path = yield* channelPath("channels.get", channel, config.limits)
+    yield* checkOptions("channels.get", options)
     const query: Array<QueryParam> = []
-    if (options?.info !== undefined && options.info.length > 0) {
+    if (options?.info !== undefined) {
       yield* checkInfo("channels.get", options.info, ["user_count", "subscription_count", "cache"])
+    }
+    if (options?.info !== undefined && options.info.length > 0) {
       if (options.info.includes("user_count") && !Validation.isPresenceChannel(channel)) {
         return yield* new SockudoValidationError({
           operation: "channels.get",

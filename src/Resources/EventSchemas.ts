@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { orElse, tolerant } from "../Decode.ts"
 
 /**
  * Attributes the server can report per channel in a publish response.
@@ -49,7 +50,10 @@ export interface MessageExtras {
 export interface EventOptions {
   /** Exclude this connection (`"1234.5678"`) from delivery. */
   readonly socketId?: string | undefined
-  /** Ask for per-channel counts; switches the response to the per-channel form. */
+  /**
+   * Ask for per-channel counts; switches the response to the per-channel form, whose receipts
+   * carry the serials on versioned channels. `[]` asks for that form without counts.
+   */
   readonly info?: ReadonlyArray<PublishInfo> | undefined
   /** Client-chosen message identity; also the message-level dedupe key. */
   readonly messageId?: string | undefined
@@ -99,43 +103,53 @@ export interface BatchOptions {
 
 /**
  * What the server reports for one channel of a publish: the acknowledgement id, serials on
- * versioned channels, and the counts that were asked for.
+ * versioned channels, and the counts that were asked for. Every field is tolerant: one of an
+ * unexpected type (a serial past 2^53 sent as a string, say) is `undefined`, never a failed
+ * publish; fields this SDK does not know are kept.
  *
  * @since 0.1.0
  */
 export const ChannelReceipt = Schema.Struct({
-  acknowledgement_id: Schema.optionalKey(Schema.String),
-  message_serial: Schema.optionalKey(Schema.String),
-  history_serial: Schema.optionalKey(Schema.Number),
-  delivery_serial: Schema.optionalKey(Schema.Number),
-  version_serial: Schema.optionalKey(Schema.String),
-  user_count: Schema.optionalKey(Schema.Number),
-  subscription_count: Schema.optionalKey(Schema.Number)
+  acknowledgement_id: tolerant(Schema.String),
+  message_serial: tolerant(Schema.String),
+  history_serial: tolerant(Schema.Number),
+  delivery_serial: tolerant(Schema.Number),
+  version_serial: tolerant(Schema.String),
+  user_count: tolerant(Schema.Number),
+  subscription_count: tolerant(Schema.Number)
 })
 
 /**
  * @since 0.1.0
  */
-export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {}
+export interface ChannelReceipt extends Schema.Schema.Type<typeof ChannelReceipt> {
+  /** Fields a newer server adds. */
+  readonly [field: string]: unknown
+}
+
+const receipt = orElse(ChannelReceipt, {})
 
 /**
- * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`.
+ * The publish response: `{"ok":true}` (Sockudo), `{}` (Pusher) or `{"channels":{...}}`. A 2xx
+ * answer of any other shape decodes as `{}`: the publish was accepted.
  *
  * @since 0.1.0
  */
-export const TriggerResponse = Schema.Struct({
-  ok: Schema.optionalKey(Schema.Boolean),
-  channels: Schema.optionalKey(Schema.Record(Schema.String, ChannelReceipt))
-})
+export const TriggerResponse = orElse(
+  Schema.Struct({
+    ok: tolerant(Schema.Boolean),
+    channels: tolerant(Schema.Record(Schema.String, receipt))
+  }),
+  {}
+)
 
 /**
- * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`.
+ * The batch response: `{}` or `{"batch":[{channel: receipt} | {}, ...]}`, as tolerant as
+ * {@link TriggerResponse}.
  *
  * @since 0.1.0
  */
-export const BatchResponse = Schema.Struct({
-  batch: Schema.optionalKey(Schema.Array(ChannelReceipt))
-})
+export const BatchResponse = orElse(Schema.Struct({ batch: tolerant(Schema.Array(receipt)) }), {})
 
 /**
  * The result of `trigger` and `sendToUser`.
@@ -145,7 +159,12 @@ export const BatchResponse = Schema.Struct({
 export interface TriggerResult {
   /** The idempotency key that was sent, if any: the same on every retry. */
   readonly idempotencyKey: string | undefined
-  /** Per-channel receipts; empty unless `info` (even `[]`) or `messageId` was given, also on a versioned channel. */
+  /**
+   * Per-channel receipts, only when the request asked for them: with `info` (`[]` for receipts
+   * without counts), a `messageId`, or an AI event name (`ai-output`, ...). Empty otherwise,
+   * on a versioned channel too. A receipt holds the serials only on channels with versioned
+   * messages and history on.
+   */
   readonly channels: Readonly<Record<string, ChannelReceipt>>
 }
 

@@ -18,6 +18,7 @@ import * as Result from "effect/Result"
 import { Encryption } from "../Crypto.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { scopedKey } from "../Idempotency.ts"
 import { md5Hex } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
@@ -28,11 +29,11 @@ import {
   type BatchResult,
   type ChannelReceipt,
   type EventOptions,
-  type MessageExtras,
   type TriggerOptions,
   TriggerResponse,
   type TriggerResult
 } from "./EventSchemas.ts"
+import { checkExtras } from "./Extras.ts"
 
 export * from "./EventSchemas.ts"
 
@@ -195,12 +196,17 @@ const addOptions = (
   options: EventOptions | undefined
 ): Result.Result<Wire, SockudoValidationError> => {
   if (options === undefined) return Result.succeed(wire)
+  const optionsReason = Validation.optionsReason(options)
+  if (optionsReason) return invalid(operation, "options", optionsReason)
   if (options.socketId !== undefined) {
     const reason = Validation.socketId(options.socketId)
     if (reason) return invalid(operation, `${prefix}socketId`, reason)
     wire.socket_id = options.socketId
   }
   if (options.info !== undefined) {
+    if (!Array.isArray(options.info)) {
+      return invalid(operation, `${prefix}info`, "must be a list of 'user_count' and 'subscription_count'")
+    }
     for (const attribute of options.info) {
       if (attribute !== "user_count" && attribute !== "subscription_count") {
         return invalid(operation, `${prefix}info`, "may contain only 'user_count' and 'subscription_count'")
@@ -215,38 +221,23 @@ const addOptions = (
     wire.message_id = options.messageId
   }
   if (options.tags !== undefined) {
+    if (!Validation.isRecord(options.tags as unknown))
+      return invalid(operation, `${prefix}tags`, "must be an object of strings")
     for (const [k, v] of Object.entries(options.tags)) {
       if (typeof v !== "string") return invalid(operation, `${prefix}tags.${k}`, "must be a string")
     }
     wire.tags = options.tags
   }
-  if (options.delta !== undefined) wire.delta = options.delta
+  if (options.delta !== undefined) {
+    if (typeof options.delta !== "boolean") return invalid(operation, `${prefix}delta`, "must be a boolean")
+    wire.delta = options.delta
+  }
   if (options.extras !== undefined) {
     const extras = checkExtras(operation, `${prefix}extras`, options.extras)
     if (Result.isFailure(extras)) return Result.fail(extras.failure)
     wire.extras = extras.success
   }
   return Result.succeed(wire)
-}
-
-const checkExtras = (
-  operation: string,
-  field: string,
-  extras: MessageExtras
-): Result.Result<MessageExtras, SockudoValidationError> => {
-  if (extras.headers !== undefined) {
-    for (const [k, v] of Object.entries(extras.headers)) {
-      if (k.startsWith("sockudo_")) return invalid(operation, `${field}.headers.${k}`, "is reserved by the server")
-      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-        return invalid(operation, `${field}.headers.${k}`, "must be a string, number or boolean")
-      }
-    }
-  }
-  if (extras.idempotencyKey !== undefined) {
-    const reason = Validation.idempotencyKey(extras.idempotencyKey)
-    if (reason) return invalid(operation, `${field}.idempotencyKey`, reason)
-  }
-  return Result.succeed(extras)
 }
 
 /**
@@ -260,7 +251,8 @@ export const make = Effect.gen(function* () {
   const encryption = yield* Encryption
   const limits: Limits = config.limits
 
-  const chooseKey = (given: string | undefined) => given ?? (config.autoIdempotency ? randomUUID() : undefined)
+  const chooseKey = (given: string | undefined) =>
+    given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
 
   /** The `data` field as sent: serialised, and sealed for an encrypted channel. */
   const wireData = (
@@ -297,6 +289,7 @@ export const make = Effect.gen(function* () {
     field: string,
     event: BatchEvent
   ): Result.Result<Wire, SockudoValidationError | SockudoEncryptionError> => {
+    if (!Validation.isRecord(event as unknown)) return invalid(operation, field, "must be an object")
     const channelReason = Validation.channelName(event.channel, limits)
     if (channelReason) return invalid(operation, `${field}.channel`, channelReason)
     const nameReason = Validation.eventName(event.name, limits)
@@ -399,6 +392,7 @@ export const make = Effect.gen(function* () {
     Effect.Effect<TriggerResult, SockudoRequestError>,
     SockudoValidationError | SockudoEncryptionError
   > => {
+    if (!Array.isArray(channels)) return invalid(operation, "channel", "must be a channel name or a list of them")
     if (channels.length === 0) return invalid(operation, "channels", "must name at least one channel")
     const refused = checkPublish(operation, channels, name, options)
     if (refused) return Result.fail(refused)
@@ -538,7 +532,10 @@ export const make = Effect.gen(function* () {
     SockudoValidationError | SockudoEncryptionError
   > => {
     const operation = "triggerBatch"
+    if (!Array.isArray(events)) return invalid(operation, "events", "must be a list of events")
     if (events.length === 0) return invalid(operation, "events", "must contain at least one event")
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return invalid(operation, "options", optionsReason)
     const keyError = checkKey(operation, "idempotencyKey", options?.idempotencyKey)
     if (keyError) return Result.fail(keyError)
     const idempotencyKey = chooseKey(options?.idempotencyKey)

@@ -68,6 +68,8 @@ export const rangeQuery = (
   const query: Array<QueryParam> = []
   if (options === undefined) return Result.succeed(query)
   const { invalid } = Pagination
+  const optionsReason = Validation.optionsReason(options)
+  if (optionsReason) return invalid(operation, "options", optionsReason)
   if (options.limit !== undefined) {
     const reason = Pagination.limitReason(options.limit)
     if (reason) return invalid(operation, "limit", reason)
@@ -323,7 +325,7 @@ export const make = Effect.gen(function* () {
     options?: ListOptions
   ): Stream.Stream<HistoryItem, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(paging, options?.cursor, (cursor) =>
-      page(channel, { ...options, cursor }, Pagination.advancing(paging, decodePage, cursor))
+      page(channel, Pagination.withCursor(options, "cursor", cursor), Pagination.advancing(paging, decodePage, cursor))
     )
 
   /** The channel's stream: id, next serial, retention and health. */

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { open } from "../Decode.ts"
 import { StoredMessage, VersionedMessage } from "./MessageSchemas.ts"
 
 /**
@@ -76,7 +77,8 @@ export const Continuity = Schema.Struct({
  */
 export const stateFields = {
   stream_id: Schema.NullOr(Schema.String),
-  durable_state: Schema.Literals(["healthy", "degraded", "reset_required"]),
+  /** `healthy`, `degraded`, `reset_required`, or a state a newer server adds. */
+  durable_state: open(["healthy", "degraded", "reset_required"]),
   reset_required: Schema.Boolean,
   reason: Schema.NullOr(Schema.String),
   node_id: Schema.NullOr(Schema.String),

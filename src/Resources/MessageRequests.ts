@@ -11,6 +11,7 @@ import { encode } from "../Signer.ts"
 import type { Limits } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
 import type { MessageExtras } from "./EventSchemas.ts"
+import * as Extras from "./Extras.ts"
 import * as Pagination from "./Pagination.ts"
 
 /**
@@ -110,7 +111,7 @@ export const serialReason = (serial: unknown): string | undefined => {
   if (typeof serial !== "string" || serial.length === 0) return "must be a non-empty string"
   if (/\s/.test(serial)) return "must not contain whitespace"
   if (Validation.byteLength(serial) > SERIAL_MAX_BYTES) return `must be at most ${SERIAL_MAX_BYTES} bytes`
-  return undefined
+  return Validation.pathSegment(serial)
 }
 
 /**
@@ -132,23 +133,11 @@ export const messagePath = (
 }
 
 /**
- * Checks extras the way the server will: flat `headers` of strings, numbers and booleans, no
- * reserved `sockudo_` header.
+ * Checks extras the way the server will read them (see `Extras`).
  *
  * @since 0.1.0
  */
 export const checkExtras = (
   operation: string,
   extras: MessageExtras
-): Result.Result<MessageExtras, SockudoValidationError> => {
-  if (typeof extras !== "object" || extras === null || Array.isArray(extras)) {
-    return invalid(operation, "extras", "must be an object")
-  }
-  for (const [k, v] of Object.entries(extras.headers ?? {})) {
-    if (k.startsWith("sockudo_")) return invalid(operation, `extras.headers.${k}`, "is reserved by the server")
-    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-      return invalid(operation, `extras.headers.${k}`, "must be a string, number or boolean")
-    }
-  }
-  return Result.succeed(extras)
-}
+): Result.Result<MessageExtras, SockudoValidationError> => Extras.checkExtras(operation, "extras", extras)

@@ -5,13 +5,15 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { open } from "../Decode.ts"
 
 /**
- * The action of a message version (`event` is `sockudo:message.<action>`).
+ * The action of a message version (`event` is `sockudo:message.<action>`); open, as a newer
+ * server may add actions.
  *
  * @since 0.1.0
  */
-export const MessageAction = Schema.Literals(["create", "update", "delete", "append", "summary"])
+export const MessageAction = open(["create", "update", "delete", "append", "summary"])
 
 /**
  * @since 0.1.0
@@ -135,12 +137,12 @@ export interface VersionsPage extends Schema.Schema.Type<typeof VersionsPage> {}
 export const MutationResponse = Schema.Struct({
   channel: Schema.String,
   message_serial: Schema.String,
-  action: Schema.Literals(["update", "delete", "append"]),
+  action: open(["update", "delete", "append"]),
   accepted: Schema.Boolean,
   version_serial: Schema.optionalKey(Schema.String),
   history_serial: Schema.optionalKey(Schema.Number),
   delivery_serial: Schema.optionalKey(Schema.Number),
-  status: Schema.Literals(["applied", "duplicate"])
+  status: open(["applied", "duplicate"])
 })
 
 /**

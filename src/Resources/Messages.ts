@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -23,6 +24,7 @@ import type * as Stream from "effect/Stream"
 import { Encryption } from "../Crypto.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
+import { scopedKey } from "../Idempotency.ts"
 import type { QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
@@ -125,6 +127,8 @@ export const make = Effect.gen(function* () {
     const operation = "messages.versions"
     const path = messagePath(operation, channel, serial, limits)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.limit !== undefined) {
       const reason = Pagination.limitReason(options.limit)
@@ -164,7 +168,12 @@ export const make = Effect.gen(function* () {
     options?: VersionsOptions
   ): Stream.Stream<VersionedMessage, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(versionPaging, options?.cursor, (cursor) =>
-      versionsPage(channel, serial, { ...options, cursor }, Pagination.advancing(versionPaging, decodeVersions, cursor))
+      versionsPage(
+        channel,
+        serial,
+        Pagination.withCursor(options, "cursor", cursor),
+        Pagination.advancing(versionPaging, decodeVersions, cursor)
+      )
     )
 
   /** The `data` field as sent: a string as is, anything else as JSON; sealed on encrypted channels. */
@@ -218,7 +227,7 @@ export const make = Effect.gen(function* () {
       const bytes = typeof given === "string" ? Validation.byteLength(given) : 0
       if (bytes === 0 || bytes > OP_ID_MAX_BYTES) return invalid(operation, "opId", "must be 1 to 64 bytes")
     }
-    const opId = given ?? (config.autoIdempotency ? randomUUID() : undefined)
+    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
     if (opId !== undefined) wire.op_id = opId
     const body = Validation.toJson(wire)
     if ("error" in body) return invalid(operation, "extras", body.error)
@@ -256,7 +265,10 @@ export const make = Effect.gen(function* () {
       if (Result.isFailure(extras)) return Result.fail(extras.failure)
       wire.extras = extras.success
     }
-    if (options.clearFields !== undefined && options.clearFields.length > 0) {
+    if (
+      options.clearFields !== undefined &&
+      !(Array.isArray(options.clearFields) && options.clearFields.length === 0)
+    ) {
       const clear = checkClearFields(operation, options.clearFields, {
         name: name !== undefined,
         data: options.data !== undefined,
@@ -295,7 +307,8 @@ export const make = Effect.gen(function* () {
         options.name !== undefined ||
         options.data !== undefined ||
         options.extras !== undefined ||
-        (options.clearFields !== undefined && options.clearFields.length > 0) ||
+        (options.clearFields !== undefined &&
+          !(Array.isArray(options.clearFields) && options.clearFields.length === 0)) ||
         options.clientId !== undefined ||
         options.description !== undefined ||
         options.metadata !== undefined
@@ -318,6 +331,8 @@ export const make = Effect.gen(function* () {
     options?: DeleteOptions
   ): Effect.Effect<MutationResult, MutationError> =>
     http.prepareOnce("Sockudo.messages.delete", (): Result.Result<Request<MutationResult>, MutationPrepareError> => {
+      const optionsReason = Validation.optionsReason(options)
+      if (optionsReason) return invalid("messages.delete", "options", optionsReason)
       const patch = patchFields("messages.delete", channel, options ?? {}, undefined)
       return Result.isFailure(patch)
         ? Result.fail(patch.failure)
@@ -338,6 +353,8 @@ export const make = Effect.gen(function* () {
     http.prepareOnce("Sockudo.messages.append", (): Result.Result<Request<MutationResult>, MutationPrepareError> => {
       const operation = "messages.append"
       if (typeof data !== "string") return invalid(operation, "data", "must be a string")
+      const optionsReason = Validation.optionsReason(options)
+      if (optionsReason) return invalid(operation, "options", optionsReason)
       if (data.length === 0 && !closesAiStream(options?.extras)) {
         return invalid(operation, "data", "must not be empty unless extras.ai closes the stream")
       }

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type { Decoder } from "../Http.ts"
+import * as Validation from "../Validation.ts"
 
 /**
  * How to read one kind of page: its items, whether the server has more, and the cursor of the
@@ -93,6 +94,21 @@ export const follow = <P, A, E, R>(
       return [paging.items(page), next === null || next === undefined ? Option.none() : Option.some(next)] as const
     })
   )
+
+/**
+ * The options of the page a stream reads next: `options` with `key` set to the page's cursor.
+ * Options that are not an object are passed on as they are, for the page read to refuse.
+ *
+ * @since 0.1.0
+ */
+export const withCursor = <O extends object, K extends string>(
+  options: O | undefined,
+  key: K,
+  cursor: string | undefined
+): O & { readonly [k in K]: string | undefined } =>
+  (Validation.optionsReason(options) ? options : { ...options, [key]: cursor }) as O & {
+    readonly [k in K]: string | undefined
+  }
 
 /**
  * The validation error of `field` (from `Validation`, where every resource takes it).

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import { open } from "../Decode.ts"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import type { QueryParam } from "../Signer.ts"
@@ -34,20 +35,14 @@ import * as Pagination from "./Pagination.ts"
  *
  * @since 0.1.0
  */
-export const PresenceEventKind = Schema.Literals(["member_added", "member_updated", "member_removed"])
+export const PresenceEventKind = open(["member_added", "member_updated", "member_removed"])
 
 /**
  * Why the change happened.
  *
  * @since 0.1.0
  */
-export const PresenceEventCause = Schema.Literals([
-  "join",
-  "disconnect",
-  "orphan_cleanup",
-  "timeout",
-  "forced_disconnect"
-])
+export const PresenceEventCause = open(["join", "disconnect", "orphan_cleanup", "timeout", "forced_disconnect"])
 
 /** What a presence row and its stored event both say. */
 const presenceFields = {
@@ -267,7 +262,7 @@ export const make = Effect.gen(function* () {
     options?: ListOptions
   ): Stream.Stream<PresenceHistoryItem, SockudoValidationError | SockudoRequestError> =>
     Pagination.follow(paging, options?.cursor, (cursor) =>
-      page(channel, { ...options, cursor }, Pagination.advancing(paging, decodePage, cursor))
+      page(channel, Pagination.withCursor(options, "cursor", cursor), Pagination.advancing(paging, decodePage, cursor))
     )
 
   /** The presence stream: id, next serial, retention and health. */
@@ -327,6 +322,8 @@ export const make = Effect.gen(function* () {
     const operation = "presenceHistory.snapshot"
     const path = historyPath(operation, channel)
     if (Result.isFailure(path)) return yield* path.failure
+    const optionsReason = Validation.optionsReason(options)
+    if (optionsReason) return yield* Pagination.validationError(operation, "options", optionsReason)
     const query: Array<QueryParam> = []
     if (options?.atSerial !== undefined) {
       const reason = Pagination.serialReason(options.atSerial)

@@ -5,9 +5,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
+import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode } from "../Signer.ts"
+import * as Validation from "../Validation.ts"
 
 /**
  * The answer of both user routes: `{"ok":true}` from Sockudo, `{}` from Pusher.
@@ -32,13 +33,8 @@ export const make = Effect.gen(function* () {
 
   const post = (operation: string, action: string) =>
     Effect.fnUntraced(function* (userId: string): Effect.fn.Return<void, SockudoValidationError | SockudoRequestError> {
-      if (typeof userId !== "string" || userId.length === 0) {
-        return yield* new SockudoValidationError({
-          operation,
-          field: "userId",
-          message: "userId must be a non-empty string"
-        })
-      }
+      const reason = Validation.userId(userId)
+      if (reason) return yield* Validation.validationError(operation, "userId", reason)
       // Closing a user's connections twice is harmless, so the request is retried like a read.
       yield* http.request({ operation, method: "POST", path: `/users/${encode(userId)}/${action}`, body, decode })
     })

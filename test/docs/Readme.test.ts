@@ -34,9 +34,13 @@ const optionNames = {
   cluster: 0,
   timeout: 0,
   retry: 0,
+  maxRetryWait: 0,
+  deadline: 0,
   autoIdempotency: 0,
   limits: 0,
-  encryptionMasterKeyBase64: 0
+  encryptionMasterKeyBase64: 0,
+  previousSecrets: 0,
+  webhookMaxAge: 0
 } satisfies Record<keyof SockudoConfig.Options, 0>
 const limitNames = {
   maxChannelsPerTrigger: 0,
@@ -126,6 +130,19 @@ describe("the README's options table", () => {
           expect(delay).toBeLessThanOrEqual(1.2 * 100 * 2 ** i)
         })
       }
+    })
+  )
+
+  it.effect("maxRetryWait: 30 seconds; deadline, previousSecrets, webhookMaxAge: none", () =>
+    Effect.gen(function* () {
+      const config = yield* resolve({})
+      assert.strictEqual(rows.get("maxRetryWait"), "`30 seconds`")
+      assert.strictEqual(Duration.toMillis(config.maxRetryWait), 30_000)
+      for (const name of ["deadline", "previousSecrets", "webhookMaxAge"] as const)
+        assert.strictEqual(rows.get(name), "none")
+      assert.isUndefined(config.deadline)
+      assert.deepStrictEqual(config.previousSecrets, [])
+      assert.isUndefined(config.webhookMaxAge)
     })
   )
 

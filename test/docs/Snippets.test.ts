@@ -14,7 +14,14 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Emulator from "../../src/testing/emulator/Emulator.ts"
 import { runProcess } from "../support/process.ts"
 import { allFeatures } from "../testing/stores/support.ts"
-import { type Block, docCommentBlocks, documentationBlocks, markdownBlocks, otherLanguages } from "./snippets.ts"
+import {
+  type Block,
+  docCommentBlocks,
+  documentationBlocks,
+  documentationSources,
+  markdownBlocks,
+  otherLanguages
+} from "./snippets.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const blocks = documentationBlocks(root)
@@ -126,15 +133,21 @@ describe("the extraction", () => {
 })
 
 describe("excerpts are checked where they come from", () => {
-  // test/examples/readme.test.ts matches the blocks of this README section to the examples' regions.
-  const readme = readFileSync(join(root, "README.md"), "utf8").split("\n")
-  const start = readme.indexOf("### Auth and webhook endpoints") + 1
-  const end = readme.findIndex((line, i) => i >= start && line.startsWith("### "))
+  // Every line of an excerpt is a line of an example that is compiled and run (the examples' own
+  // tests check the order and the regions: test/examples/readme.test.ts and endpointsReadme.test.ts).
+  const sources = ["examples/extensions.ts", ...documentationSources(root, "examples/endpoints")].map((file) =>
+    readFileSync(join(root, file), "utf8")
+      .split("\n")
+      .map((line) => line.trim())
+  )
+  const inExamples = (line: string) => sources.some((source) => source.some((l) => l.endsWith(line)))
   for (const block of excerpts) {
-    it(`${label(block)} is a block of the README's endpoints section`, () => {
-      expect(block.file).toBe("README.md")
-      expect(block.line > start && block.line < end + 1).toBe(true)
-      expect(["ts", "js"]).toContain(block.lang)
+    it(`${label(block)} is an excerpt of an example`, () => {
+      const lines = block.code
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !line.startsWith("import "))
+      expect(lines.filter((line) => !inExamples(line))).toEqual([])
     })
   }
 })

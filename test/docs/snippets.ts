@@ -91,3 +91,7 @@ export const documentationBlocks = (root: string): Array<Block> => [
     docCommentBlocks(relative(root, join(root, path)), readFileSync(join(root, path), "utf8"))
   )
 ]
+
+/** The `.ts` and `.js` files under `dir` of `root`, as paths relative to `root`. */
+export const documentationSources = (root: string, dir: string): Array<string> =>
+  walk(root, dir, (path) => path.endsWith(".ts") || path.endsWith(".js"))

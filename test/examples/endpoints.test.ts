@@ -242,7 +242,7 @@ describe("Express: the raw-body trap", () => {
 
 describe("a webhook handler that fails", () => {
   it("is answered 500, and the emulator delivers the webhook again, as the server does", {
-    timeout: 15_000
+    timeout: 40_000
   }, async () => {
     let failures = 1
     const harness = await startWithEmulator(ExpressExample.start, {
@@ -256,7 +256,7 @@ describe("a webhook handler that fails", () => {
       await waitUntil(
         "the webhook, delivered again",
         () => harness.events.some((e) => e.name === "channel_occupied"),
-        8_000
+        20_000
       )
       const deliveries = await harness.runtime.runPromise(
         Effect.flatMap(Effect.service(Emulator.Emulator), (e) => e.webhooks.deliveries)

@@ -1,83 +1,141 @@
+/**
+ * The README's snippets run as written: every line of each snippet below is in
+ * `examples/extensions.ts`, in order, and the example runs against the emulator with the outcome
+ * the README describes.
+ */
 import { readFileSync } from "node:fs"
-import { describe, expect, it } from "@effect/vitest"
+import { fileURLToPath } from "node:url"
+import { assert, describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Layer, Logger, ManagedRuntime, Redacted } from "effect"
+import { vi } from "vitest"
+import * as Examples from "../../examples/extensions.ts"
+import { Sockudo, SockudoConfig, Webhook } from "../../src/index.ts"
+import * as Emulator from "../../src/testing/emulator/Emulator.ts"
+import * as SockudoTest from "../../src/testing/index.ts"
 
-// The README's "Auth and webhook endpoints" snippets (fenced `ts excerpt`, so test/docs/ does not
-// compile them alone) are excerpts of examples/endpoints/ (which
-// test/examples/endpoints.test.ts and test/browser/ run): each code block is a region of an
-// example (`// #region <name>` ... `// #endregion <name>`), after a preamble of imports and the
-// `runtime` / `onEvent` the examples receive; and every name a preamble imports exists there.
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const readme = readFileSync(`${root}README.md`, "utf8")
+const example = readFileSync(`${root}examples/extensions.ts`, "utf8")
 
-const root = new URL("../../", import.meta.url)
-const read = (path: string) => readFileSync(new URL(path, root), "utf8")
-
-const section = (() => {
-  const readme = read("README.md")
-  const start = readme.indexOf("### Auth and webhook endpoints")
-  return readme.slice(start, readme.indexOf("\n### ", start + 1))
-})()
-
-const blocks = [...section.matchAll(/```(ts|js)( excerpt)?\n([\s\S]*?)```/g)].map((m) => {
-  expect(m[2], "the section's blocks are fenced `excerpt`").toBe(" excerpt")
-  return m[3]!
-})
-
-const regions = Object.fromEntries(
-  [
-    ["policy", "examples/endpoints/policy.ts"],
-    ["express", "examples/endpoints/express.ts"],
-    ["hono", "examples/endpoints/hono.ts"],
-    ["fastify", "examples/endpoints/fastify.ts"],
-    ["effect", "examples/endpoints/effect.ts"],
-    ["pusher-js", "examples/endpoints/public/app.js"]
-  ].map(([name, file]) => {
-    const match = new RegExp(`[ \\t]*// #region ${name}\\n([\\s\\S]*?)[ \\t]*// #endregion ${name}\\n`).exec(
-      read(file!)
-    )
-    if (match === null) throw new Error(`no region ${name} in ${file}`)
-    const lines = match[1]!.trimEnd().split("\n")
-    const indent = Math.min(...lines.filter((l) => l.trim() !== "").map((l) => l.length - l.trimStart().length))
-    return [name, `${lines.map((l) => l.slice(indent)).join("\n")}\n`]
-  })
-)
-
-/** Where the README's import specifiers live in this repository. */
-const modules: Record<string, string> = {
-  "effect-sockudo": "../../src/index.ts",
-  "effect-sockudo/node": "../../src/Node.ts"
+/** The README's `ts` block that starts with `first`. */
+const snippet = (first: string): ReadonlyArray<string> => {
+  const block = [...readme.matchAll(/```ts excerpt\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.startsWith(first))
+  if (block === undefined) return assert.fail(`no README snippet starting with ${first}`)
+  return block.split("\n").filter((line) => line.trim() !== "")
 }
 
-const preambleLine =
-  /^(import .+|const runtime = ManagedRuntime\.make\(SockudoNode\.layerConfig\)|const onEvent = .+|)$/
+describe("README snippets are in examples/extensions.ts, line by line and in order", () => {
+  for (const first of [
+    "// One publish, retried",
+    "// While rotating the app secret",
+    "// A retry loop around one unit",
+    "// BILLING_SOCKUDO_URL"
+  ]) {
+    it(first, () => {
+      const lines = example.split("\n").map((l) => l.trim())
+      let at = 0
+      for (const line of snippet(first)) {
+        const found = lines.indexOf(line.trim(), at)
+        const contained = found === -1 ? lines.findIndex((l, i) => i >= at && l.endsWith(line.trim())) : found
+        assert.notStrictEqual(contained, -1, `missing from the example, or out of order: ${line}`)
+        at = contained + 1
+      }
+    })
+  }
+})
 
-describe("the README's endpoint snippets", () => {
-  it("are the examples' regions, each after a preamble of imports", () => {
-    const found = new Set<string>()
-    for (const block of blocks) {
-      const name = Object.keys(regions).find((n) => block.endsWith(regions[n]!))
-      expect(name, `a README block that is no example region:\n${block}`).toBeDefined()
-      found.add(name!)
-      const preamble = block.slice(0, block.length - regions[name!]!.length).split("\n")
-      for (const line of preamble) expect(line).toMatch(preambleLine)
+const features = { history: true, versionedMessages: true, annotations: true } as const
+
+describe("and they run", () => {
+  it.effect(
+    "retries: one publish retried is published once, each call is a new publish, a scope re-run publishes nothing new",
+    () =>
+      Effect.gen(function* () {
+        const emulator = yield* Emulator.Emulator
+        const client = yield* emulator.connect()
+        yield* client.subscribe("orders")
+        yield* Examples.retries
+        yield* Examples.retries
+        expect((yield* client.events("orders")).map((m) => m.event)).toEqual([
+          "order.created",
+          "ping",
+          "ping",
+          "order.paid",
+          "order.created",
+          "ping",
+          "ping"
+        ])
+      }).pipe(Effect.provide(Emulator.layerTest()))
+  )
+
+  it.effect("webhooks: a webhook signed with the previous secret is accepted; its undecryptable event is logged", () =>
+    Effect.gen(function* () {
+      const warnings: Array<string> = []
+      const body = JSON.stringify({
+        time_ms: 1_800_000_000_000,
+        events: [
+          { name: "channel_occupied", channel: "orders" },
+          { name: "client_event", channel: "private-encrypted-x", event: "client-e", data: "{}", socket_id: "1.1" }
+        ]
+      })
+      const headers = {
+        "x-pusher-key": "app-key",
+        "x-pusher-signature": Webhook.sign(Redacted.make("old-secret"), body)
+      }
+      const capture = Logger.make(({ message }) => void warnings.push(String(message)))
+      const webhook = yield* Examples.webhookEvents({ headers, body }, body).pipe(
+        Effect.provide(Logger.layer([capture])),
+        Effect.provide(
+          Sockudo.layer.pipe(Layer.provide(Examples.Rotating), Layer.provide(SockudoTest.layerHttpClient()))
+        )
+      )
+      expect(webhook.events.map((e) => e._tag)).toEqual(["ChannelOccupied", "UndecryptableEvent"])
+      expect(warnings).toEqual(["private-encrypted-x: MissingMasterKey"])
+    })
+  )
+
+  it.effect("history, versioned messages and annotations: the receipt holds the serial, as written", () =>
+    Effect.gen(function* () {
+      const { latest } = yield* Examples.tour
+      expect(latest.item).toMatchObject({ action: "append", data: "hello, edited and more" })
+    }).pipe(Effect.provide(Emulator.layerTest({ features })))
+  )
+
+  it("without Effect: the Promise client, history as an async iterable, and the retry loop around idempotent", async () => {
+    const runtime = ManagedRuntime.make(Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features }))))
+    const log = vi.spyOn(console, "log").mockImplementation(() => {})
+    try {
+      const emulator = await runtime.runPromise(Emulator.Emulator)
+      const server = await runtime.runPromise(Emulator.EmulatorServer)
+      const app = emulator.apps[0]!
+      const url = new URL(`${server.baseUrl}/apps/${app.id}`)
+      url.username = app.key
+      url.password = app.secret
+      const client = await runtime.runPromise(emulator.connect())
+      await runtime.runPromise(client.subscribe("orders"))
+      await Examples.withoutEffect(url.href)
+      await Examples.withoutEffect(url.href)
+      // The second run's unit re-sent the first run's keys: order.paid was published once.
+      const delivered = (await runtime.runPromise(client.events("orders"))).map((m) => m.event)
+      expect(delivered).toEqual(["order.created", "order.paid", "order.created"])
+      expect(log).toHaveBeenCalledWith(1)
+    } finally {
+      log.mockRestore()
+      await runtime.dispose()
     }
-    expect([...found].sort()).toEqual(Object.keys(regions).sort())
   })
 
-  it("import only what exists, and set up the runtime as the examples' main does", async () => {
-    expect(read("examples/endpoints/server.ts")).toContain(
-      "const runtime = ManagedRuntime.make(SockudoNode.layerConfig)"
+  it.effect("configuration: Billing reads the BILLING_ prefix", () =>
+    Effect.gen(function* () {
+      const config = yield* Effect.provide(SockudoConfig.SockudoConfig, Examples.Billing)
+      assert.deepStrictEqual([config.appId, Duration.toMillis(config.timeout)], ["billing", 5000])
+    }).pipe(
+      Effect.provideService(
+        ConfigProvider.ConfigProvider,
+        ConfigProvider.fromEnv({
+          env: { BILLING_SOCKUDO_URL: "http://k:s@10.0.0.9:6001/apps/billing", BILLING_SOCKUDO_TIMEOUT: "5 seconds" }
+        })
+      )
     )
-    const imports = blocks.flatMap((b) =>
-      [...b.matchAll(/^import (.+) from "(.+)"$/gm)].map((m) => [m[1]!, m[2]!] as const)
-    )
-    expect(imports.length).toBeGreaterThan(10)
-    for (const [what, from] of imports) {
-      const module = (await import(modules[from] ?? from)) as Record<string, unknown>
-      const named = /\{ (.+) \}/.exec(what)?.[1]?.split(", ") ?? []
-      for (const name of named)
-        if (!name.startsWith("type ")) expect(module, `${name} from ${from}`).toHaveProperty(name)
-      const bare = what.replace(/,? ?\{.*\}/, "").trim()
-      if (bare.startsWith("* as ")) expect(Object.keys(module).length, from).toBeGreaterThan(0)
-      else if (bare !== "") expect(module.default, `the default export of ${from}`).toBeDefined()
-    }
-  })
+  )
 })

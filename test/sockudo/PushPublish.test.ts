@@ -49,8 +49,8 @@ differential(
       )
     )
     expect(accepted).toMatchObject({ publishId, status: "accepted", expectedRecipients: 1, fanoutRegime: "fastPath" })
-    expect(accepted.renderedPayloads.map((p) => p.provider)).toEqual(providers)
-    expect(accepted.renderedPayloads.find((p) => p.provider === "wns")).toEqual({
+    expect(accepted.renderedPayloads!.map((p) => p.provider)).toEqual(providers)
+    expect(accepted.renderedPayloads!.find((p) => p.provider === "wns")).toEqual({
       provider: "wns",
       usedOverride: false,
       payload: {
@@ -293,7 +293,7 @@ differential(
     )
     // The existing publish's state and audience; the payloads rendered from this request.
     expect(again).toMatchObject({ publishId, status: "dispatching", expectedRecipients: 1 })
-    expect(again.renderedPayloads.find((p) => p.provider === "realtime")?.payload).toEqual({
+    expect(again.renderedPayloads!.find((p) => p.provider === "realtime")?.payload).toEqual({
       notification: { title: "Second", body: null, image: null },
       data: null
     })

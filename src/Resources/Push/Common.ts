@@ -6,6 +6,7 @@
  */
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { open } from "../../Decode.ts"
 import type { SockudoRequestError, SockudoValidationError } from "../../Errors.ts"
 import * as Validation from "../../Validation.ts"
 
@@ -65,6 +66,12 @@ export const JsonAtMost = (max: number) =>
 export const PushProvider = Schema.Literals(["fcm", "apns", "webPush", "hms", "wns", "realtime"])
 /** @since 0.1.0 */
 export type PushProvider = typeof PushProvider.Type
+/**
+ * A provider in an answer: one of {@link PushProvider}, or one a newer server adds.
+ *
+ * @since 0.1.0
+ */
+export const AnswerProvider = open(PushProvider.literals)
 
 /**
  * The list envelope of every push list route (snake_case).

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { schemaDecoder } from "../../Http.ts"
-import { NonEmpty, type PageOptions, PositiveInt, type PushError, PushPage, PushProvider } from "./Common.ts"
+import { AnswerProvider, NonEmpty, type PageOptions, PositiveInt, type PushError, PushPage } from "./Common.ts"
 import { admin, credentialPaths, json, type PushContext, validator } from "./Request.ts"
 
 const credentialFields = { credentialId: Schema.optional(NonEmpty), version: Schema.optional(PositiveInt) }
@@ -62,7 +62,7 @@ export type NewCredential = typeof NewCredential.Type
 export const PushCredential = Schema.Struct({
   app_id: Schema.String,
   credential_id: Schema.String,
-  provider: PushProvider,
+  provider: AnswerProvider,
   version: Schema.Number
 })
 /** @since 0.1.0 */

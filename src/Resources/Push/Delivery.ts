@@ -4,23 +4,33 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
+import { scopedKey } from "../../Idempotency.ts"
 import { encode } from "../../Signer.ts"
-import { NonEmpty, NonNegativeInt, type PageOptions, type PushError, PushPage, PushProvider } from "./Common.ts"
+import {
+  AnswerProvider,
+  NonEmpty,
+  NonNegativeInt,
+  type PageOptions,
+  type PushError,
+  PushPage,
+  PushProvider
+} from "./Common.ts"
 import {
   admin,
   credentialPaths,
   invalid,
   isMillis,
   json,
-  nonEmpty,
   type PushContext,
   pageQuery,
+  pathSegment,
   validator
 } from "./Request.ts"
 
@@ -33,7 +43,7 @@ export const DeadLetter = Schema.Struct({
   deadLetterId: Schema.String,
   appId: Schema.String,
   publishId: Schema.String,
-  provider: Schema.optionalKey(PushProvider),
+  provider: Schema.optionalKey(AnswerProvider),
   stage: Schema.String,
   key: Schema.String,
   reason: Schema.String,
@@ -156,7 +166,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       body: json({
         appId,
         publishId: checked.publishId,
-        eventId: checked.eventId ?? randomUUID(),
+        eventId: checked.eventId ?? scopedKey() ?? randomUUID(),
         occurredAtMs: checked.occurredAtMs,
         result: { appId, publishId: checked.publishId, ...checked.result }
       }),
@@ -197,7 +207,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       deadLetterId: string
     ): Effect.fn.Return<DeadLetterReplay, PushError> {
       const operation = "push.deadLetters.replay"
-      const id = yield* Effect.fromResult(nonEmpty(operation, "deadLetterId", deadLetterId))
+      const id = yield* Effect.fromResult(pathSegment(operation, "deadLetterId", deadLetterId))
       return yield* http.request({
         operation,
         method: "POST",

@@ -8,9 +8,11 @@
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { open } from "../../Decode.ts"
 import { schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
 import {
+  AnswerProvider,
   type DeviceAccess,
   HttpsUrl,
   JsonAtMost,
@@ -19,10 +21,19 @@ import {
   type PageOptions,
   PositiveInt,
   type PushError,
-  PushPage,
-  PushProvider
+  PushPage
 } from "./Common.ts"
-import { accessHeaders, admin, invalid, json, noContent, nonEmpty, type PushContext, validator } from "./Request.ts"
+import {
+  accessHeaders,
+  admin,
+  invalid,
+  json,
+  noContent,
+  nonEmpty,
+  type PushContext,
+  pathSegment,
+  validator
+} from "./Request.ts"
 
 /**
  * A device's kind.
@@ -112,7 +123,8 @@ export const DeviceDetails = Schema.Struct({
 })
 
 /**
- * A registered device as the server reports it (no secrets; tokens only as `tokenHash`).
+ * A registered device as the server reports it (no secrets; tokens only as `tokenHash`). Its
+ * enums are open: a newer server's platform or state is kept, not refused.
  *
  * @since 0.1.0
  */
@@ -120,16 +132,16 @@ export const PushDevice = Schema.Struct({
   appId: Schema.String,
   id: Schema.String,
   clientId: Schema.NullOr(Schema.String),
-  formFactor: FormFactor,
-  platform: Platform,
+  formFactor: open(FormFactor.literals),
+  platform: open(Platform.literals),
   timezone: Schema.String,
   locale: Schema.String,
   lastActiveAtMs: Schema.Number,
-  pushState: DevicePushState,
+  pushState: open(DevicePushState.literals),
   pushFailureCount: Schema.Number,
   recipient: Schema.Struct({
-    transportType: Schema.Literals(["gcm", "apns", "web", "hms", "wns", "realtime"]),
-    provider: PushProvider,
+    transportType: open(["gcm", "apns", "web", "hms", "wns", "realtime"]),
+    provider: AnswerProvider,
     tokenHash: Schema.String
   })
 })
@@ -143,7 +155,7 @@ export interface PushDevice extends Schema.Schema.Type<typeof PushDevice> {}
  * @since 0.1.0
  */
 export const DeviceRegistrationResult = Schema.Struct({
-  change: Schema.Literals(["inserted", "unchanged", "updated"]),
+  change: open(["inserted", "unchanged", "updated"]),
   tokenHash: Schema.String,
   device: PushDevice,
   deviceIdentityToken: Schema.optionalKey(Schema.RedactedFromValue(Schema.String))
@@ -177,7 +189,7 @@ export const make = ({ http, appId, list }: PushContext) => {
 
   const devicePath = (operation: string, deviceId: string) =>
     Effect.map(
-      Effect.fromResult(nonEmpty(operation, "deviceId", deviceId)),
+      Effect.fromResult(pathSegment(operation, "deviceId", deviceId)),
       (id) => `/push/deviceRegistrations/${encode(id)}`
     )
 

@@ -11,12 +11,23 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { open, tolerant } from "../../Decode.ts"
 import type { SockudoValidationError } from "../../Errors.ts"
-import { type Request, schemaDecoder } from "../../Http.ts"
+import { type Decoder, type Request, schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
-import { HttpsUrl, JsonAtMost, maxBytes, NonEmpty, NonNegativeInt, type PushError, PushProvider } from "./Common.ts"
+import * as Validation from "../../Validation.ts"
+import {
+  AnswerProvider,
+  HttpsUrl,
+  JsonAtMost,
+  maxBytes,
+  NonEmpty,
+  NonNegativeInt,
+  type PushError,
+  PushProvider
+} from "./Common.ts"
 import { PushRecipient } from "./Devices.ts"
-import { admin, invalid, json, noContent, nonEmpty, type PushContext, validator } from "./Request.ts"
+import { admin, invalid, json, noContent, type PushContext, pathSegment, validator } from "./Request.ts"
 import { ProviderOverride } from "./Templates.ts"
 
 /**
@@ -121,35 +132,47 @@ export const ScheduledPublishRequest = Schema.Struct({ ...publishFields, notBefo
 /** @since 0.1.0 */
 export interface ScheduledPublishRequest extends Schema.Schema.Type<typeof ScheduledPublishRequest> {}
 
+const fanoutRegime = open(["fastPath", "shardPath"])
+
 /**
  * 202 to a publish. `status` is `accepted` or `quota_exceeded` for a new publish; a duplicate
- * `publishId` reports the existing publish's state label.
+ * `publishId` reports the existing publish's state label. The publish was accepted whatever
+ * else the answer says: every field but `publishId` is tolerant (`undefined` when missing or of
+ * an unexpected type), the enums are open, and a `publishId` missing from the answer is the one
+ * that was sent.
  *
  * @since 0.1.0
  */
 export const PublishAccepted = Schema.Struct({
   publishId: Schema.String,
-  status: Schema.Literals([
-    "accepted",
-    "planning",
-    "throttled",
-    "dispatching",
-    "cancelled",
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "quota_exceeded",
-    "expired",
-    "dead_lettered"
-  ]),
-  expectedRecipients: Schema.Number,
-  fanoutRegime: Schema.Literals(["fastPath", "shardPath"]),
-  renderedPayloads: Schema.Array(
-    Schema.Struct({ provider: PushProvider, payload: Schema.Unknown, usedOverride: Schema.Boolean })
+  status: tolerant(
+    open([
+      "accepted",
+      "planning",
+      "throttled",
+      "dispatching",
+      "cancelled",
+      "succeeded",
+      "partially_succeeded",
+      "failed",
+      "quota_exceeded",
+      "expired",
+      "dead_lettered"
+    ])
+  ),
+  expectedRecipients: tolerant(Schema.Number),
+  fanoutRegime: tolerant(fanoutRegime),
+  renderedPayloads: tolerant(
+    Schema.Array(
+      Schema.Struct({ provider: AnswerProvider, payload: Schema.Unknown, usedOverride: tolerant(Schema.Boolean) })
+    )
   )
 })
 /** @since 0.1.0 */
-export interface PublishAccepted extends Schema.Schema.Type<typeof PublishAccepted> {}
+export interface PublishAccepted extends Schema.Schema.Type<typeof PublishAccepted> {
+  /** Fields a newer server adds. */
+  readonly [field: string]: unknown
+}
 
 /**
  * 202 to a batch publish: one entry per request, in order.
@@ -169,7 +192,7 @@ export interface BatchPublishAccepted extends Schema.Schema.Type<typeof BatchPub
 export const PublishStatus = Schema.Struct({
   appId: Schema.String,
   publishId: Schema.String,
-  state: Schema.Literals([
+  state: open([
     "queued",
     "planning",
     "throttled",
@@ -192,7 +215,7 @@ export const PublishStatus = Schema.Struct({
     retryAttempted: Schema.Number,
     deadLettered: Schema.Number
   }),
-  fanoutRegime: Schema.optionalKey(Schema.NullOr(Schema.Literals(["fastPath", "shardPath"]))),
+  fanoutRegime: Schema.optionalKey(Schema.NullOr(fanoutRegime)),
   retryAfterMs: Schema.optionalKey(Schema.NullOr(Schema.Number)),
   errorReason: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
@@ -211,8 +234,28 @@ export interface PublishOptions {
 
 const checkPublish = validator(PublishRequest)
 const checkScheduled = validator(ScheduledPublishRequest)
-const decodeAccepted = schemaDecoder(PublishAccepted)
-const decodeBatch = schemaDecoder(BatchPublishAccepted)
+const decodeAcceptedAnswer = schemaDecoder(PublishAccepted)
+const decodeBatchAnswer = schemaDecoder(BatchPublishAccepted)
+
+/** An accepted item with the `publishId` that was sent when the answer has none. */
+const withSentId = (item: unknown, sent: string | undefined): unknown => {
+  if (sent === undefined) return item
+  if (!Validation.isRecord(item)) return { publishId: sent }
+  return typeof item.publishId === "string" ? item : { ...item, publishId: sent }
+}
+
+const decodeAccepted =
+  (sent: string | undefined): Decoder<PublishAccepted> =>
+  (json) =>
+    decodeAcceptedAnswer(withSentId(json, sent))
+
+const decodeBatch =
+  (sent: ReadonlyArray<string | undefined>): Decoder<BatchPublishAccepted> =>
+  (json) => {
+    if (!Validation.isRecord(json) || !Array.isArray(json.items)) return decodeBatchAnswer(json)
+    const items: ReadonlyArray<unknown> = json.items
+    return decodeBatchAnswer({ ...json, items: items.map((item, i) => withSentId(item, sent[i])) })
+  }
 const decodeStatus = schemaDecoder(PublishStatus)
 
 /**
@@ -221,8 +264,18 @@ const decodeStatus = schemaDecoder(PublishStatus)
  * @since 0.1.0
  */
 export const make = ({ http, get, newPublishId }: PushContext) => {
-  const publishHeaders = (options: PublishOptions | undefined) =>
-    options?.quotaOverride === true ? { ...admin, "x-sockudo-push-quota-override": "1" } : admin
+  const publishHeaders = (
+    operation: string,
+    options: PublishOptions | undefined
+  ): Result.Result<Readonly<Record<string, string>>, SockudoValidationError> => {
+    const reason = Validation.optionsReason(options)
+    if (reason) return invalid(operation, "options", reason)
+    const override = options?.quotaOverride
+    if (override !== undefined && typeof override !== "boolean") {
+      return invalid(operation, "quotaOverride", "must be a boolean")
+    }
+    return Result.succeed(override === true ? { ...admin, "x-sockudo-push-quota-override": "1" } : admin)
+  }
 
   /** The wire form of a publish: its own `publishId`, or a generated one placed first. */
   const withPublishId = (request: PublishRequest): PublishRequest => {
@@ -239,18 +292,20 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     request: PublishRequest,
     options: PublishOptions | undefined
   ): Result.Result<Request<PublishAccepted>, SockudoValidationError> =>
-    Result.map(check(operation, "request", request), (checked) => {
-      const wire = withPublishId(checked)
-      return {
-        operation,
-        method: "POST",
-        path: "/push/publish",
-        body: json(wire),
-        headers: publishHeaders(options),
-        decode: decodeAccepted,
-        retry: wire.publishId === undefined ? "rejected-only" : "retryable"
-      }
-    })
+    Result.flatMap(check(operation, "request", request), (checked) =>
+      Result.map(publishHeaders(operation, options), (headers) => {
+        const wire = withPublishId(checked)
+        return {
+          operation,
+          method: "POST",
+          path: "/push/publish",
+          body: json(wire),
+          headers,
+          decode: decodeAccepted(wire.publishId),
+          retry: wire.publishId === undefined ? "rejected-only" : "retryable"
+        }
+      })
+    )
 
   const prepareBatch = (
     requests: ReadonlyArray<PublishRequest>,
@@ -266,13 +321,15 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
       if (Result.isFailure(checked)) return Result.fail(checked.failure)
       wire.push(withPublishId(checked.success))
     }
+    const headers = publishHeaders(operation, options)
+    if (Result.isFailure(headers)) return Result.fail(headers.failure)
     return Result.succeed({
       operation,
       method: "POST",
       path: "/push/batch/publish",
       body: json(wire),
-      headers: publishHeaders(options),
-      decode: decodeBatch,
+      headers: headers.success,
+      decode: decodeBatch(wire.map((r) => r.publishId)),
       retry: wire.every((r) => r.publishId !== undefined) ? "retryable" : "rejected-only"
     })
   }
@@ -318,7 +375,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
   const status = Effect.fn("Sockudo.push.status")(function* (
     publishId: string
   ): Effect.fn.Return<PublishStatus, PushError> {
-    const id = yield* Effect.fromResult(nonEmpty("push.status", "publishId", publishId))
+    const id = yield* Effect.fromResult(pathSegment("push.status", "publishId", publishId))
     return yield* get("push.status", `/push/publish/${encode(id)}/status`, decodeStatus)
   })
 
@@ -332,7 +389,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     publishId: string
   ): Effect.fn.Return<void, PushError> {
     const operation = "push.cancelScheduled"
-    const id = yield* Effect.fromResult(nonEmpty(operation, "publishId", publishId))
+    const id = yield* Effect.fromResult(pathSegment(operation, "publishId", publishId))
     return yield* http.request({
       operation,
       method: "DELETE",

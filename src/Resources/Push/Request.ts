@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -12,9 +13,10 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { SockudoValidationError } from "../../Errors.ts"
 import { type Decoder, type Http, type PreparedBody, prepareBody } from "../../Http.ts"
+import { scopedKey } from "../../Idempotency.ts"
 import type { QueryParam } from "../../Signer.ts"
 import type { SockudoConfig } from "../../SockudoConfig.ts"
-import { invalid } from "../../Validation.ts"
+import * as Validation from "../../Validation.ts"
 import type { DeviceAccess, PageOptions, PushPage } from "./Common.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -37,7 +39,7 @@ const explain = (message: string) =>
  *
  * @since 0.1.0
  */
-export { invalid }
+export const invalid = Validation.invalid
 
 /**
  * Checks caller input against a Schema; unknown fields are refused (they would be ignored by the server).
@@ -100,6 +102,21 @@ export const nonEmpty = (
     : invalid(operation, field, "must be a non-empty string")
 
 /**
+ * `value` when it can be one segment of a request path: a non-empty string other than `.` and `..`.
+ *
+ * @since 0.1.0
+ */
+export const pathSegment = (
+  operation: string,
+  field: string,
+  value: unknown
+): Result.Result<string, SockudoValidationError> =>
+  Result.flatMap(nonEmpty(operation, field, value), (id) => {
+    const reason = Validation.pathSegment(id)
+    return reason ? invalid(operation, field, reason) : Result.succeed(id)
+  })
+
+/**
  * Admin headers, or the subscribe capability with the device's identity token.
  *
  * @since 0.1.0
@@ -108,6 +125,8 @@ export const accessHeaders = (
   operation: string,
   access: DeviceAccess | undefined
 ): Result.Result<Readonly<Record<string, string>>, SockudoValidationError> => {
+  const reason = Validation.optionsReason(access)
+  if (reason) return invalid(operation, "access", reason)
   const token = access?.deviceIdentityToken
   if (token === undefined) return Result.succeed(admin)
   const value = Redacted.isRedacted(token) ? Redacted.value(token) : token
@@ -126,6 +145,8 @@ export const pageQuery = (
   operation: string,
   options: PageOptions | undefined
 ): Result.Result<Array<QueryParam>, SockudoValidationError> => {
+  const reason = Validation.optionsReason(options)
+  if (reason) return invalid(operation, "options", reason)
   const query: Array<QueryParam> = []
   const limit = options?.limit
   if (limit !== undefined) {
@@ -157,7 +178,7 @@ export const isMillis = (u: unknown): u is number => Number.isInteger(u) && (u a
  */
 export const makeContext = (config: SockudoConfig["Service"], http: Http["Service"]) => {
   const appId = config.appId
-  const newPublishId = () => (config.autoIdempotency ? randomUUID() : undefined)
+  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
 
   const get = <A>(operation: string, path: string, decode: Decoder<A>, query?: ReadonlyArray<QueryParam>) =>
     http.request({ operation, method: "GET", path, query, headers: admin, decode })

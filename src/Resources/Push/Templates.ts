@@ -9,7 +9,7 @@ import * as Schema from "effect/Schema"
 import { schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
 import { JsonAtMost, NonEmpty, type PageOptions, type PushError, PushPage, PushProvider } from "./Common.ts"
-import { admin, json, noContent, nonEmpty, type PushContext, validator } from "./Request.ts"
+import { admin, json, noContent, type PushContext, pathSegment, validator } from "./Request.ts"
 
 /**
  * A provider-specific payload replacing the rendered one (at most 4096 bytes of JSON).
@@ -83,7 +83,7 @@ const decodeTemplates = schemaDecoder(PushPage(NotificationTemplate))
 export const make = ({ http, appId, get, list }: PushContext) => {
   const templatePath = (operation: string, templateId: string) =>
     Effect.map(
-      Effect.fromResult(nonEmpty(operation, "templateId", templateId)),
+      Effect.fromResult(pathSegment(operation, "templateId", templateId)),
       (id) => `/push/templates/${encode(id)}`
     )
 

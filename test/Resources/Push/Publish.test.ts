@@ -167,13 +167,17 @@ describe("push.publish", () => {
   )
 
   test(
-    "a response outside the server's contract is a SockudoDecodeError",
+    "a response outside the server's contract is a SockudoDecodeError; a state it adds is kept",
     (s) =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(s.push.status("pub-1"))
         expect(error).toMatchObject({ _tag: "SockudoDecodeError", operation: "push.status", status: 200 })
+        expect(yield* s.push.status("pub-1")).toMatchObject({ state: "partially_succeeded" })
       }),
-    answer(200, { ...F.status, state: "partially_succeeded" })
+    sequence(
+      SockudoTest.json(200, { ...F.status, counters: { planned: "3" } }),
+      SockudoTest.json(200, { ...F.status, state: "partially_succeeded" })
+    )
   )
 })
 

@@ -470,7 +470,7 @@ layer(Live, { timeout: "30 seconds" })("every SDK method against the emulator on
         fanoutRegime: "fastPath"
       })
       // One payload per provider, whatever the targets.
-      expect(accepted.renderedPayloads.map((p) => p.provider)).toEqual([
+      expect(accepted.renderedPayloads!.map((p) => p.provider)).toEqual([
         "fcm",
         "apns",
         "webPush",
@@ -478,7 +478,7 @@ layer(Live, { timeout: "30 seconds" })("every SDK method against the emulator on
         "wns",
         "realtime"
       ])
-      expect(accepted.renderedPayloads[5]).toEqual({
+      expect(accepted.renderedPayloads![5]).toEqual({
         provider: "realtime",
         payload: {
           notification: { title: "Shipped", body: "ord_1 is on its way", image: null },
@@ -506,7 +506,7 @@ layer(Live, { timeout: "30 seconds" })("every SDK method against the emulator on
         providerOverrides: [{ provider: "apns", payload: { aps: { alert: "Deal" } } }]
       })
       expect(toChannel).toMatchObject({ expectedRecipients: 2 })
-      expect(toChannel.renderedPayloads[1]).toEqual({
+      expect(toChannel.renderedPayloads![1]).toEqual({
         provider: "apns",
         payload: { aps: { alert: "Deal" } },
         usedOverride: true
