@@ -66,6 +66,7 @@ import {
   type SockudoRequestError,
   type SockudoValidationError
 } from "./Errors.ts"
+import { CurrentScope, preparingWith } from "./Idempotency.ts"
 import {
   type ChannelReceipt,
   type PreparedPublish,
@@ -360,39 +361,57 @@ export const make = (
     const closedError = () =>
       new SockudoPublisherClosedError({ operation: "publish", message: "the publisher's scope is closed" })
 
-    const publish = Effect.fn("Publisher.publish")(function* (
+    const enqueue = Effect.fnUntraced(function* (item: PreparedPublish) {
+      const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+      const done = Deferred.makeUnsafe<TriggerResult, PublisherError>()
+      const enqueuedAt = yield* Clock.currentTimeMillis
+      const offered = yield* Queue.offer(queue, { item, done, enqueuedAt, span })
+      if (!offered) return yield* closedError()
+      return yield* Deferred.await(done)
+    })
+
+    // Like `trigger`: the event is prepared (and its key chosen) on the first run of the returned
+    // Effect, and every re-run sends the same event under the same key; inside
+    // `Sockudo.idempotent`, the key is the scope's for this publish's position.
+    const publish = (
       channels: string | ReadonlyArray<string>,
       name: string,
       data: unknown,
       options?: TriggerOptions
-    ): Effect.fn.Return<TriggerResult, PublisherError> {
-      if (closed) return yield* closedError()
-      const list: ReadonlyArray<string> = typeof channels === "string" ? [channels] : channels
-      if (!Array.isArray(list) || list.length === 0) {
-        return yield* Validation.validationError("publish", "channels", "must name at least one channel")
-      }
-      const alone =
-        list.length > 1 &&
-        (list.length > kit.limits.maxChannelsPerTrigger ||
-          options?.info !== undefined ||
-          options?.messageId !== undefined ||
-          list.some((channel) => typeof channel === "string" && Validation.isEncryptedChannel(channel)))
-      if (alone) return yield* sockudo.trigger(list, name, data, options)
-      const prepared: Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError> = kit.prepare(
-        "publish",
-        list,
-        name,
-        data,
-        options
-      )
-      if (Result.isFailure(prepared)) return yield* prepared.failure
-      const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
-      const done = Deferred.makeUnsafe<TriggerResult, PublisherError>()
-      const enqueuedAt = yield* Clock.currentTimeMillis
-      const offered = yield* Queue.offer(queue, { item: prepared.success, done, enqueuedAt, span })
-      if (!offered) return yield* closedError()
-      return yield* Deferred.await(done)
-    })
+    ): Effect.Effect<TriggerResult, PublisherError> => {
+      let alone: Effect.Effect<TriggerResult, PublisherError> | undefined
+      let prepared: PreparedPublish | undefined
+      let preparedFor: string | undefined
+      const identity = {}
+      const self = Effect.withFiber((fiber): Effect.Effect<TriggerResult, PublisherError> => {
+        if (closed) return Effect.fail(closedError())
+        const list: ReadonlyArray<string> = typeof channels === "string" ? [channels] : channels
+        if (!Array.isArray(list) || list.length === 0) {
+          return Effect.fail(Validation.validationError("publish", "channels", "must name at least one channel"))
+        }
+        const separate =
+          list.length > 1 &&
+          (list.length > kit.limits.maxChannelsPerTrigger ||
+            options?.info !== undefined ||
+            options?.messageId !== undefined ||
+            list.some((channel) => typeof channel === "string" && Validation.isEncryptedChannel(channel)))
+        if (separate) {
+          alone ??= sockudo.trigger(list, name, data, options)
+          return alone
+        }
+        const key = fiber.getRef(CurrentScope)?.keyOf(identity)
+        if (prepared === undefined || preparedFor !== key) {
+          const make = () => kit.prepare("publish", list, name, data, options)
+          const result: Result.Result<PreparedPublish, SockudoValidationError | SockudoEncryptionError> =
+            key === undefined ? make() : preparingWith(key, make)
+          if (Result.isFailure(result)) return Effect.fail(result.failure)
+          prepared = result.success
+          preparedFor = key
+        }
+        return enqueue(prepared)
+      })
+      return Effect.withSpan(self, "Publisher.publish", { captureStackTrace: false })
+    }
 
     return Publisher.of({ publish, queued: Effect.sync(() => Queue.sizeUnsafe(queue) + carry.length) })
   })

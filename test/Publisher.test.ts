@@ -109,6 +109,28 @@ describe("Publisher", () => {
       }).pipe(Effect.provide(withPublisher()))
   )
 
+  it.live("re-running one publish Effect re-sends the same key; inside Sockudo.idempotent the key is the scope's", () =>
+    Effect.gen(function* () {
+      const { publisher, client } = yield* subscribed
+      const publish = publisher.publish("orders", "order", { caller: 0, seq: 0 })
+      const first = yield* publish
+      const again = yield* publish
+      assert.strictEqual(again.idempotencyKey, first.idempotencyKey)
+      const scoped = Sockudo.idempotent(
+        Effect.gen(function* () {
+          yield* publisher.publish("orders", "order", { caller: 1, seq: 0 })
+          return yield* publisher.publish("orders", "order", { caller: 1, seq: 1 })
+        }),
+        "checkout-1"
+      )
+      const a = yield* scoped
+      const b = yield* scoped
+      assert.deepStrictEqual([a.idempotencyKey, b.idempotencyKey], ["checkout-1:1", "checkout-1:1"])
+      // Each event once: the re-runs were answered from the server's record of their keys.
+      expectExactlyOnceInOrder(yield* received(client, "orders"), 2, 2, (caller, seq) => caller === 0 && seq === 1)
+    }).pipe(Effect.provide(withPublisher()))
+  )
+
   it.live("under 20% faults (dropped before, dropped after processing, 503, 429): every event exactly once", () =>
     Effect.gen(function* () {
       const emu = yield* Emulator.Emulator
