@@ -10,7 +10,7 @@ import type { SockudoValidationError } from "../Errors.ts"
 import { encode } from "../Signer.ts"
 import type { Limits } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./EventSchemas.ts"
+import type { MessageExtras } from "./Extras.ts"
 import * as Extras from "./Extras.ts"
 import * as Pagination from "./Pagination.ts"
 

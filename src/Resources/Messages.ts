@@ -28,7 +28,7 @@ import { scopedKey } from "../Idempotency.ts"
 import type { QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./EventSchemas.ts"
+import type { MessageExtras } from "./Extras.ts"
 import {
   type AppendOptions,
   type ClearField,
