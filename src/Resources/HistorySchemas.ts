@@ -7,7 +7,7 @@
  */
 import * as Schema from "effect/Schema"
 import { open } from "../Decode.ts"
-import { StoredMessage, VersionedMessage } from "./MessageSchemas.ts"
+import { StoredMessage, VersionedMessage } from "./Messages.ts"
 
 /**
  * One history row. `operation_kind` is `"append"` for a plain publish (a history-log term) and
