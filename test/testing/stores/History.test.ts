@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Features } from "../../../src/testing/emulator/Api.ts"
-import { encodeCursor } from "../../../src/testing/emulator/stores/cursors.ts"
+import { encodeCursor } from "../../../src/testing/emulator/stores/Cursors.ts"
 import { makeStores, type StoresOptions } from "../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, publish, publishOk, T0 } from "./support.ts"
 
