@@ -5,7 +5,7 @@
  * - the channel key is recomputed here with `node:crypto` directly, and with the `pusher`
  *   package's own `channelSharedSecret`;
  * - the wire format `{"nonce":"<base64>","ciphertext":"<base64>"}` is checked as an exact string.
- * Fixed vectors of the server reference (§12) are in `vectors.test.ts`.
+ * Fixed vectors of the server reference (§12) are in `Vectors.test.ts`.
  */
 import { createHash } from "node:crypto"
 import { inspect } from "node:util"

@@ -7,7 +7,7 @@
  * - `client_event` data on `private-encrypted-` channels, sealed here with `tweetnacl`, comes out
  *   decrypted;
  * - each failure has its own error class, and no error shows a secret.
- * Fixed vectors of the server reference (§12) are in `vectors.test.ts`.
+ * Fixed vectors of the server reference (§12) are in `Vectors.test.ts`.
  */
 import { createHash, createHmac } from "node:crypto"
 import { createRequire } from "node:module"

@@ -1,19 +1,47 @@
 /**
- * The checks of a message's `extras`, shared by publishing and message mutations. Each field the
- * server reads is checked against the type it reads it as (its `MessageExtras`): flat `headers`
- * of strings, numbers and booleans without the reserved `sockudo_` names, boolean `ephemeral` and
- * `echo`, a valid `idempotencyKey`, a `push` payload of the push API's shape, and `ai.transport` /
- * `ai.codec` maps of strings. Other fields are passed through, as the server keeps them; the
- * whole value must be JSON the server receives as written.
+ * A message's `extras`, shared by publishing and message mutations: what they hold
+ * (`MessageExtras`, re-exported by `Events`) and their checks. Each field the server reads is
+ * checked against the type it reads it as: flat `headers` of strings, numbers and booleans
+ * without the reserved `sockudo_` names, boolean `ephemeral` and `echo`, a valid
+ * `idempotencyKey`, a `push` payload of the push API's shape, and `ai.transport` / `ai.codec`
+ * maps of strings. Other fields are passed through, as the server keeps them; the whole value
+ * must be JSON the server receives as written.
  *
  * @since 0.1.0
  */
 import * as Result from "effect/Result"
 import type { SockudoValidationError } from "../Errors.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./EventSchemas.ts"
 import { PushPayload } from "./Push/Publish.ts"
 import { validator } from "./Push/Request.ts"
+
+/**
+ * `extras` of a Sockudo message (sent camelCase, as the server reads them). Delivered to
+ * Protocol V2 connections only.
+ *
+ * @since 0.1.0
+ */
+export interface MessageExtras {
+  /** Flat headers; `sockudo_*` names are reserved by the server. */
+  readonly headers?: Readonly<Record<string, string | number | boolean>> | undefined
+  /** Skip history, the recovery buffer and versioning. */
+  readonly ephemeral?: boolean | undefined
+  /** Whether the publishing connection gets the message back; overrides the connection's echo setting. */
+  readonly echo?: boolean | undefined
+  /** Message-level dedupe key (only effective when connection recovery is off). */
+  readonly idempotencyKey?: string | undefined
+  /** A push notification payload sent to the channel's push subscribers. */
+  readonly push?: Readonly<Record<string, unknown>> | undefined
+  /** AI Transport metadata: string maps under `transport` and `codec`. */
+  readonly ai?:
+    | {
+        /** Transport fields of the AI Transport convention (such as `status`). */
+        readonly transport?: Readonly<Record<string, string>> | undefined
+        /** Codec fields of the AI Transport convention. */
+        readonly codec?: Readonly<Record<string, string>> | undefined
+      }
+    | undefined
+}
 
 const { invalid, isRecord } = Validation
 

@@ -11,8 +11,9 @@
  * Data follows the publish convention: a string is sent as is, anything else as its JSON text,
  * sealed for `private-encrypted-` channels. Responses keep the server's snake_case names.
  *
- * The response schemas are in `MessageSchemas`, the options and the path, serial and extras
- * checks in `MessageRequests`; this module builds the operations and re-exports both.
+ * The module holds what the operations take (their options, and the message path, serial and
+ * extras checks, which annotations share), what they answer (a message's versions, its latest
+ * version, a page of versions and the outcome of a mutation), and the operations.
  *
  * @since 0.1.0
  */
@@ -20,38 +21,301 @@
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import { Encryption } from "../Crypto.ts"
+import { open } from "../Decode.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
 import { scopedKey } from "../Idempotency.ts"
-import type { QueryParam } from "../Signer.ts"
-import { SockudoConfig } from "../SockudoConfig.ts"
+import { encode, type QueryParam } from "../Signer.ts"
+import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as Validation from "../Validation.ts"
-import type { MessageExtras } from "./EventSchemas.ts"
-import {
-  type AppendOptions,
-  type ClearField,
-  checkExtras,
-  type DeleteOptions,
-  type MutationOptions,
-  messagePath,
-  serialReason,
-  type UpdateOptions,
-  type VersionsOptions
-} from "./MessageRequests.ts"
-import {
-  MessageResponse,
-  MutationResponse,
-  type MutationResult,
-  type VersionedMessage,
-  VersionsPage
-} from "./MessageSchemas.ts"
+import type { MessageExtras } from "./Extras.ts"
+import * as Extras from "./Extras.ts"
 import * as Pagination from "./Pagination.ts"
 
-export * from "./MessageRequests.ts"
-export * from "./MessageSchemas.ts"
+/**
+ * Options of `messages.versions` (one page) and `messages.versionsStream`.
+ *
+ * @since 0.1.0
+ */
+export interface VersionsOptions {
+  /** Page size (the server's default and maximum is 100). */
+  readonly limit?: number | undefined
+  /** Default `newest_first`. */
+  readonly direction?: Pagination.Direction | undefined
+  /** A `version_serial` to continue after (exclusive): a previous page's `next_cursor`. */
+  readonly cursor?: string | undefined
+}
 
+/**
+ * A field a mutation can reset to null.
+ *
+ * @since 0.1.0
+ */
+export type ClearField = "name" | "data" | "extras"
+
+/**
+ * Options every mutation accepts.
+ *
+ * @since 0.1.0
+ */
+export interface MutationOptions {
+  /** Attribution recorded on the version (`version.client_id`). */
+  readonly clientId?: string | undefined
+  /** Act as this connection, with its capabilities and signed-in identity, instead of as the app. */
+  readonly socketId?: string | undefined
+  /** A description recorded on the version (`version.description`). */
+  readonly description?: string | undefined
+  /**
+   * Any JSON, recorded on the version. Sockudo 5.0.1 refuses every value with a 422 (its body
+   * decoder cannot read one); leave it out against that server.
+   */
+  readonly metadata?: unknown
+  /** Dedupe key of this mutation, 1 to 64 bytes (default: generated when `autoIdempotency` is on). */
+  readonly opId?: string | undefined
+}
+
+/**
+ * Options of `messages.update`: at least one of `name`, `data`, `extras`, `clearFields`,
+ * `clientId`, `description` or `metadata`.
+ *
+ * @since 0.1.0
+ */
+export interface UpdateOptions extends MutationOptions {
+  /** A new event name. */
+  readonly name?: string | undefined
+  /** New data: a string is stored as is, anything else as its JSON. */
+  readonly data?: unknown
+  /** New extras, replacing the message's. */
+  readonly extras?: MessageExtras | undefined
+  /** Fields to set to null; a field cannot be both replaced and cleared. */
+  readonly clearFields?: ReadonlyArray<ClearField> | undefined
+}
+
+/**
+ * Options of `messages.delete` (a soft delete: a new version with action `delete`).
+ *
+ * @since 0.1.0
+ */
+export interface DeleteOptions extends MutationOptions {
+  /** Data of the delete version (a tombstone, a reason...). */
+  readonly data?: unknown
+  /** Extras of the delete version. */
+  readonly extras?: MessageExtras | undefined
+  /** Fields to set to null in the delete version. */
+  readonly clearFields?: ReadonlyArray<ClearField> | undefined
+}
+
+/**
+ * Options of `messages.append`.
+ *
+ * @since 0.1.0
+ */
+export interface AppendOptions extends MutationOptions {
+  /** Replaces the message's extras. */
+  readonly extras?: MessageExtras | undefined
+}
+
+const { invalid, validationError } = Pagination
+
+const SERIAL_MAX_BYTES = 128
+
+/**
+ * Why a message or annotation serial would be rejected (blank, whitespace, over 128 bytes), or
+ * `undefined`.
+ *
+ * @since 0.1.0
+ */
+export const serialReason = (serial: unknown): string | undefined => {
+  if (typeof serial !== "string" || serial.length === 0) return "must be a non-empty string"
+  if (/\s/.test(serial)) return "must not contain whitespace"
+  if (Validation.byteLength(serial) > SERIAL_MAX_BYTES) return `must be at most ${SERIAL_MAX_BYTES} bytes`
+  return Validation.pathSegment(serial)
+}
+
+/**
+ * The percent-encoded path of a message, after validating the channel and serial.
+ *
+ * @since 0.1.0
+ */
+export const messagePath = (
+  operation: string,
+  channel: string,
+  serial: string,
+  limits: Limits
+): Result.Result<string, SockudoValidationError> => {
+  const channelReason = Validation.channelName(channel, limits)
+  if (channelReason) return invalid(operation, "channel", channelReason)
+  const reason = serialReason(serial)
+  if (reason) return invalid(operation, "serial", reason)
+  return Result.succeed(`/channels/${encode(channel)}/messages/${encode(serial)}`)
+}
+
+/**
+ * Checks extras the way the server will read them (see `Extras`).
+ *
+ * @since 0.1.0
+ */
+export const checkExtras = (
+  operation: string,
+  extras: MessageExtras
+): Result.Result<MessageExtras, SockudoValidationError> => Extras.checkExtras(operation, "extras", extras)
+
+/**
+ * The action of a message version (`event` is `sockudo:message.<action>`); open, as a newer
+ * server may add actions.
+ *
+ * @since 0.1.0
+ */
+export const MessageAction = open(["create", "update", "delete", "append", "summary"])
+
+/**
+ * @since 0.1.0
+ */
+export type MessageAction = typeof MessageAction.Type
+
+/**
+ * Who made a version, and when.
+ *
+ * @since 0.1.0
+ */
+export const VersionInfo = Schema.Struct({
+  serial: Schema.String,
+  client_id: Schema.optionalKey(Schema.String),
+  timestamp_ms: Schema.Number,
+  description: Schema.optionalKey(Schema.String),
+  metadata: Schema.optionalKey(Schema.Unknown)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface VersionInfo extends Schema.Schema.Type<typeof VersionInfo> {}
+
+const messageFields = {
+  event: Schema.optionalKey(Schema.String),
+  channel: Schema.optionalKey(Schema.String),
+  /** A string for HTTP publishes; any JSON otherwise. */
+  data: Schema.optionalKey(Schema.Unknown),
+  name: Schema.optionalKey(Schema.String),
+  user_id: Schema.optionalKey(Schema.String),
+  tags: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  message_id: Schema.optionalKey(Schema.String),
+  stream_id: Schema.optionalKey(Schema.String),
+  serial: Schema.optionalKey(Schema.Number),
+  /** camelCase, as published (`headers`, `ephemeral`, `idempotencyKey`, `ai`...). */
+  extras: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+}
+
+/**
+ * A message as stored in history (its Protocol V2 form); every field is optional on the wire.
+ *
+ * @since 0.1.0
+ */
+export const StoredMessage = Schema.Struct(messageFields)
+
+/**
+ * @since 0.1.0
+ */
+export interface StoredMessage extends Schema.Schema.Type<typeof StoredMessage> {}
+
+/**
+ * One version of a versioned message (`VersionedRealtimeMessage`): `name` is the original event
+ * name, `serial` equals `delivery_serial`. In a versions list an append carries only its fragment
+ * in `data`; the latest view carries the accumulated string.
+ *
+ * @since 0.1.0
+ */
+export const VersionedMessage = Schema.Struct({
+  ...messageFields,
+  event: Schema.String,
+  channel: Schema.String,
+  action: MessageAction,
+  message_serial: Schema.String,
+  history_serial: Schema.optionalKey(Schema.Number),
+  delivery_serial: Schema.optionalKey(Schema.Number),
+  version: Schema.optionalKey(VersionInfo)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface VersionedMessage extends Schema.Schema.Type<typeof VersionedMessage> {}
+
+/**
+ * True for the versioned form of a message (as history returns for versioned channels).
+ *
+ * @since 0.1.0
+ */
+export const isVersioned = (message: StoredMessage | VersionedMessage): message is VersionedMessage =>
+  "message_serial" in message && "action" in message
+
+/**
+ * `GET /channels/{channel}/messages/{serial}`: the latest version.
+ *
+ * @since 0.1.0
+ */
+export const MessageResponse = Schema.Struct({ channel: Schema.String, item: VersionedMessage })
+
+/**
+ * @since 0.1.0
+ */
+export interface MessageResponse extends Schema.Schema.Type<typeof MessageResponse> {}
+
+/**
+ * One page of a message's versions.
+ *
+ * @since 0.1.0
+ */
+export const VersionsPage = Schema.Struct({
+  channel: Schema.String,
+  direction: Schema.Literals(["newest_first", "oldest_first"]),
+  limit: Schema.Number,
+  has_more: Schema.Boolean,
+  /** A raw `version_serial`, exclusive; absent on the last page. */
+  next_cursor: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  items: Schema.Array(VersionedMessage)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface VersionsPage extends Schema.Schema.Type<typeof VersionsPage> {}
+
+/**
+ * What the server answers to update, delete and append. `status` is `"duplicate"` when the
+ * `op_id` was already applied (the serials are then the original ones).
+ *
+ * @since 0.1.0
+ */
+export const MutationResponse = Schema.Struct({
+  channel: Schema.String,
+  message_serial: Schema.String,
+  action: open(["update", "delete", "append"]),
+  accepted: Schema.Boolean,
+  version_serial: Schema.optionalKey(Schema.String),
+  history_serial: Schema.optionalKey(Schema.Number),
+  delivery_serial: Schema.optionalKey(Schema.Number),
+  status: open(["applied", "duplicate"])
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface MutationResponse extends Schema.Schema.Type<typeof MutationResponse> {}
+
+/**
+ * The result of a mutation: the server's response plus the `op_id` that was sent (the same on
+ * every retry), if any.
+ *
+ * @since 0.1.0
+ */
+export interface MutationResult extends MutationResponse {
+  /** The `op_id` that was sent, if any: the same on every retry. */
+  readonly opId: string | undefined
+}
 /**
  * Errors of mutations.
  *
@@ -64,8 +328,6 @@ const decodeVersions = schemaDecoder(VersionsPage)
 const decodeMutation = schemaDecoder(MutationResponse)
 
 const versionPaging = Pagination.cursorPaging<VersionsPage>()
-
-const { invalid, validationError } = Pagination
 
 const OP_ID_MAX_BYTES = 64
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Emulator from "../../src/testing/emulator/Emulator.ts"
 import { runProcess } from "../support/process.ts"
-import { allFeatures } from "../testing/stores/support.ts"
+import { allFeatures } from "../testing/emulator/stores/support.ts"
 import {
   type Block,
   docCommentBlocks,

@@ -12,14 +12,14 @@ import {
   parseAnnotationType,
   type Summarizer,
   summarize
-} from "./annotationModel.ts"
-import { jsonByteLength } from "./bytes.ts"
-import { Body } from "./jsonBody.ts"
+} from "./AnnotationModel.ts"
+import { jsonByteLength } from "./Bytes.ts"
+import { Body } from "./JsonBody.ts"
 import type { MessageState } from "./MessageState.ts"
 import { messageNotFound, requireVersioned } from "./MessagesStore.ts"
-import { queryUint, rejectDuplicateFields } from "./queryParams.ts"
-import { fail, invalid, route } from "./respond.ts"
-import { identifierError, requireMessageSerial } from "./serials.ts"
+import { queryUint, rejectDuplicateFields } from "./QueryParams.ts"
+import { fail, invalid, route } from "./Respond.ts"
+import { identifierError, requireMessageSerial } from "./Serials.ts"
 
 const required = (label: string, value: string | undefined): void => {
   if (value === undefined || value.trim() === "") invalid(`${label} is required for this annotation type`)

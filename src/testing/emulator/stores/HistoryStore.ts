@@ -6,11 +6,11 @@
  * @since 0.1.0
  */
 import { type AppHandle, apiError, ok, type Store } from "../Api.ts"
-import { jsonByteLength } from "./bytes.ts"
-import { requireValidChannel } from "./channelNames.ts"
+import { jsonByteLength } from "./Bytes.ts"
+import { requireValidChannel } from "./ChannelNames.ts"
 import type { HistoryRow, MessageState } from "./MessageState.ts"
 import { versionedMessageJson } from "./MessageState.ts"
-import { fail, invalid, route } from "./respond.ts"
+import { fail, invalid, route } from "./Respond.ts"
 import {
   destructiveRequest,
   inspectionJson,
@@ -18,8 +18,8 @@ import {
   pageJson,
   resetRoute,
   type StreamAccess
-} from "./streamRoutes.ts"
-import type { Stream } from "./streams.ts"
+} from "./StreamRoutes.ts"
+import type { Stream } from "./Streams.ts"
 
 const requireHistory = (channel: string, app: AppHandle): void => {
   requireValidChannel(channel, app)

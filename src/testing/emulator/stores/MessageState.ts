@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import type { AppHandle, PublishedEvent, PublishReceipt } from "../Api.ts"
-import { canonicalJson, jsonByteLength } from "./bytes.ts"
-import { type IdSource, randomIds, SerialSource } from "./serials.ts"
-import { evict, type RetentionLimits, type Stream, type StreamRow } from "./streams.ts"
+import { canonicalJson, jsonByteLength } from "./Bytes.ts"
+import { type IdSource, randomIds, SerialSource } from "./Serials.ts"
+import { evict, type RetentionLimits, type Stream, type StreamRow } from "./Streams.ts"
 
 /**
  * A versioned action (`message.<action>`).

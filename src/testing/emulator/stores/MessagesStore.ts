@@ -7,9 +7,9 @@
  */
 import { type ApiRequest, type AppHandle, badQuery, ok, type Store } from "../Api.ts"
 import { byteLength } from "../Names.ts"
-import { canonicalJson } from "./bytes.ts"
-import { requireValidChannel } from "./channelNames.ts"
-import { Body, decodeExtras } from "./jsonBody.ts"
+import { canonicalJson } from "./Bytes.ts"
+import { requireValidChannel } from "./ChannelNames.ts"
+import { Body, decodeExtras } from "./JsonBody.ts"
 import {
   type MessageAction,
   type MessageState,
@@ -19,9 +19,9 @@ import {
   versionedMessageJson,
   wireData
 } from "./MessageState.ts"
-import { queryUint, rejectDuplicateFields } from "./queryParams.ts"
-import { fail, invalid, reject, route } from "./respond.ts"
-import { identifierError, requireMessageSerial } from "./serials.ts"
+import { queryUint, rejectDuplicateFields } from "./QueryParams.ts"
+import { fail, invalid, reject, route } from "./Respond.ts"
+import { identifierError, requireMessageSerial } from "./Serials.ts"
 
 /**
  * Rejects when versioned messages are off (422, the server's message).

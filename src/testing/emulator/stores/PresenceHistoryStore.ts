@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import { type AppHandle, ok, type PresenceChange, type Store } from "../Api.ts"
-import { jsonByteLength } from "./bytes.ts"
-import { requireValidChannel } from "./channelNames.ts"
-import { queryInt, queryUint, rejectDuplicateFields } from "./queryParams.ts"
-import { fail, invalid, route } from "./respond.ts"
-import { type IdSource, randomIds } from "./serials.ts"
-import { continuityJson, inspectionJson, pagedRead, pageJson, resetRoute, type StreamAccess } from "./streamRoutes.ts"
+import { jsonByteLength } from "./Bytes.ts"
+import { requireValidChannel } from "./ChannelNames.ts"
+import { queryInt, queryUint, rejectDuplicateFields } from "./QueryParams.ts"
+import { fail, invalid, route } from "./Respond.ts"
+import { type IdSource, randomIds } from "./Serials.ts"
+import { continuityJson, inspectionJson, pagedRead, pageJson, resetRoute, type StreamAccess } from "./StreamRoutes.ts"
 import {
   type Bounds,
   evict,
@@ -20,7 +20,7 @@ import {
   type Stream,
   type StreamRow,
   truncatedByRetention
-} from "./streams.ts"
+} from "./Streams.ts"
 
 interface PresenceRow extends StreamRow {
   readonly event: PresenceChange["event"]

@@ -2,22 +2,22 @@
  * Push notifications (section 3.12): credentials, templates, device registrations with identity
  * tokens, channel subscriptions, publishing (now, batched, scheduled), publish status, dead
  * letters and delivery reports. The emulator has no providers: how a publish is delivered is
- * in `pushDispatch.ts`; without providers there are no dead letters.
+ * in `PushDispatch.ts`; without providers there are no dead letters.
  *
  * @since 0.1.0
  */
 import type { Route, Store } from "../Api.ts"
-import { Body } from "./jsonBody.ts"
-import { credentialRoutes } from "./pushCredentials.ts"
-import { type DeviceEntry, deviceRoutes } from "./pushDevices.ts"
-import { makePublisher, type Publish } from "./pushDispatch.ts"
-import { decodePublish, requireArray } from "./pushIntents.ts"
-import { adminRoute, PROVIDERS, type Provider, pageOf, queryNumber } from "./pushModel.ts"
-import { decodeDeliveryEvent } from "./pushReports.ts"
-import { type Subscription, subscriptionRoutes } from "./pushSubscriptions.ts"
-import { decodeTemplate, type StoredTemplate } from "./pushTemplates.ts"
-import { fail, invalid, json } from "./respond.ts"
-import { type IdSource, randomIds } from "./serials.ts"
+import { Body } from "./JsonBody.ts"
+import { credentialRoutes } from "./PushCredentials.ts"
+import { type DeviceEntry, deviceRoutes } from "./PushDevices.ts"
+import { makePublisher, type Publish } from "./PushDispatch.ts"
+import { decodePublish, requireArray } from "./PushIntents.ts"
+import { adminRoute, PROVIDERS, type Provider, pageOf, queryNumber } from "./PushModel.ts"
+import { decodeDeliveryEvent } from "./PushReports.ts"
+import { type Subscription, subscriptionRoutes } from "./PushSubscriptions.ts"
+import { decodeTemplate, type StoredTemplate } from "./PushTemplates.ts"
+import { fail, invalid, json } from "./Respond.ts"
+import { type IdSource, randomIds } from "./Serials.ts"
 
 /**
  * The push store of one app.

@@ -11,18 +11,18 @@ import { makeHistoryStore } from "./HistoryStore.ts"
 import { MessageState, type MessageStateOptions } from "./MessageState.ts"
 import { makeMessagesStore } from "./MessagesStore.ts"
 import { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
+import type { Provider } from "./PushModel.ts"
 import { makePushStore } from "./PushStore.ts"
-import type { Provider } from "./pushModel.ts"
 
-export { type AnnotationsOptions, makeAnnotationsStore } from "./AnnotationsStore.ts"
 export {
   type AnnotationEvent,
   annotationJson,
   parseAnnotationType,
   type Summarizer,
   summarize
-} from "./annotationModel.ts"
-export { channelNameError } from "./channelNames.ts"
+} from "./AnnotationModel.ts"
+export { type AnnotationsOptions, makeAnnotationsStore } from "./AnnotationsStore.ts"
+export { channelNameError } from "./ChannelNames.ts"
 export { makeHistoryStore } from "./HistoryStore.ts"
 export {
   type HistoryRetention,
@@ -34,7 +34,7 @@ export {
 export { makeMessagesStore } from "./MessagesStore.ts"
 export { makePresenceHistoryStore, type PresenceHistoryOptions } from "./PresenceHistoryStore.ts"
 export { makePushStore } from "./PushStore.ts"
-export { type IdSource, SerialSource } from "./serials.ts"
+export { type IdSource, SerialSource } from "./Serials.ts"
 
 /**
  * Options of one app's set of stores. Every default follows the server's defaults.

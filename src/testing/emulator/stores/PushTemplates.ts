@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import type { ApiRequest } from "../Api.ts"
-import { jsonByteLength } from "./bytes.ts"
-import { Body } from "./jsonBody.ts"
-import { PROVIDERS, type Provider, storeError } from "./pushModel.ts"
-import type { Template, TemplateContent } from "./pushRender.ts"
+import { jsonByteLength } from "./Bytes.ts"
+import { Body } from "./JsonBody.ts"
+import { PROVIDERS, type Provider, storeError } from "./PushModel.ts"
+import type { Template, TemplateContent } from "./PushRender.ts"
 
 /**
  * A stored template.

@@ -11,7 +11,7 @@ import type {
   PublishedEvent,
   PublishReceipt,
   Store
-} from "../../../src/testing/emulator/Api.ts"
+} from "../../../../src/testing/emulator/Api.ts"
 
 export const T0 = 1_700_000_000_000
 

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { type ApiRequest, badQuery } from "../Api.ts"
-import { reject } from "./respond.ts"
+import { reject } from "./Respond.ts"
 
 const U64_MAX = 18446744073709551615n
 const I64_MIN = -9223372036854775808n

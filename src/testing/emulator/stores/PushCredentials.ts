@@ -8,9 +8,9 @@
  * @since 0.1.0
  */
 import type { Route } from "../Api.ts"
-import { Body } from "./jsonBody.ts"
-import { adminRoute, type Provider, pageOf, storeError } from "./pushModel.ts"
-import { invalid, json } from "./respond.ts"
+import { Body } from "./JsonBody.ts"
+import { adminRoute, type Provider, pageOf, storeError } from "./PushModel.ts"
+import { invalid, json } from "./Respond.ts"
 
 /** Per route segment: the provider, its required plain fields and its secrets (required or not). */
 const SPECS: Readonly<

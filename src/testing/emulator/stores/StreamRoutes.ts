@@ -7,11 +7,11 @@
  * @since 0.1.0
  */
 import { type ApiRequest, type AppHandle, ok, type Route } from "../Api.ts"
-import { type Direction, decodeCursor, decodeHistoryQuery, parseDirection } from "./cursors.ts"
-import { Body } from "./jsonBody.ts"
-import { type Page, readPage, validateDestructive, validatePageRequest } from "./paging.ts"
-import { invalid, route } from "./respond.ts"
-import type { IdSource } from "./serials.ts"
+import { type Direction, decodeCursor, decodeHistoryQuery, parseDirection } from "./Cursors.ts"
+import { Body } from "./JsonBody.ts"
+import { type Page, readPage, validateDestructive, validatePageRequest } from "./Paging.ts"
+import { invalid, route } from "./Respond.ts"
+import type { IdSource } from "./Serials.ts"
 import {
   type Bounds,
   healthyState,
@@ -21,7 +21,7 @@ import {
   type StreamKind,
   type StreamRow,
   streamLabel
-} from "./streams.ts"
+} from "./Streams.ts"
 
 /**
  * How the routes reach one kind of stream.

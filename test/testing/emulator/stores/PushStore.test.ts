@@ -3,7 +3,7 @@
  * push extractor's JSON 400s, store-level 500s, identity tokens and publish dedupe.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { makePushStore } from "../../../src/testing/emulator/stores/index.ts"
+import { makePushStore } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp } from "./support.ts"
 
 const device = {

@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import type { ApiRequest } from "../Api.ts"
-import { base64UrlDecode, base64UrlEncode } from "./bytes.ts"
-import { queryInt, queryUint, rejectDuplicateFields } from "./queryParams.ts"
-import { invalid } from "./respond.ts"
-import { type Bounds, type StreamKind, streamLabel } from "./streams.ts"
+import { base64UrlDecode, base64UrlEncode } from "./Bytes.ts"
+import { queryInt, queryUint, rejectDuplicateFields } from "./QueryParams.ts"
+import { invalid } from "./Respond.ts"
+import { type Bounds, type StreamKind, streamLabel } from "./Streams.ts"
 
 /**
  * Read order of a page.

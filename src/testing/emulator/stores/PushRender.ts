@@ -9,8 +9,8 @@
  * @since 0.1.0
  */
 import { byteLength } from "../Names.ts"
-import { endpointProblem, type Provider } from "./pushModel.ts"
-import { invalid } from "./respond.ts"
+import { endpointProblem, type Provider } from "./PushModel.ts"
+import { invalid } from "./Respond.ts"
 
 /**
  * The notification of a publish (`templateData` is `null` when absent).

@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import type { ApiRequest, Route } from "../Api.ts"
-import { canonicalJson, jsonByteLength } from "./bytes.ts"
-import { Body } from "./jsonBody.ts"
+import { canonicalJson, jsonByteLength } from "./Bytes.ts"
+import { Body } from "./JsonBody.ts"
 import {
   adminRoute,
   capabilityOf,
@@ -17,9 +17,9 @@ import {
   type Recipient,
   storeError,
   verifyIdentity
-} from "./pushModel.ts"
-import { fail, invalid, json, route } from "./respond.ts"
-import type { IdSource } from "./serials.ts"
+} from "./PushModel.ts"
+import { fail, invalid, json, route } from "./Respond.ts"
+import type { IdSource } from "./Serials.ts"
 
 const FORM_FACTORS = ["phone", "tablet", "desktop", "tv", "car", "watch", "embedded", "other"] as const
 const PLATFORMS = ["android", "ios", "browser", "windows", "macos", "watchos", "tvos", "other"] as const

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { byteLength } from "../Names.ts"
-import { invalid } from "./respond.ts"
+import { invalid } from "./Respond.ts"
 
 /**
  * A source of fresh identifiers (stream ids, annotation ids, message ids, publish ids).

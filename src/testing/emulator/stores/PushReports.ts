@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import type { ApiRequest } from "../Api.ts"
-import { Body } from "./jsonBody.ts"
-import { PROVIDERS } from "./pushModel.ts"
+import { Body } from "./JsonBody.ts"
+import { PROVIDERS } from "./PushModel.ts"
 
 const OUTCOMES = ["accepted", "rejected", "retryable", "expired", "cancelled"] as const
 const FAILURE_CLASSES = [

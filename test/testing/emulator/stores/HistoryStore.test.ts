@@ -2,9 +2,9 @@
  * The history store against the server reference, sections 3.8, 5.2 and 10.1.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Features } from "../../../src/testing/emulator/Api.ts"
-import { encodeCursor } from "../../../src/testing/emulator/stores/cursors.ts"
-import { makeStores, type StoresOptions } from "../../../src/testing/emulator/stores/index.ts"
+import type { Features } from "../../../../src/testing/emulator/Api.ts"
+import { encodeCursor } from "../../../../src/testing/emulator/stores/Cursors.ts"
+import { makeStores, type StoresOptions } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, publish, publishOk, T0 } from "./support.ts"
 
 const setup = (features: Partial<Features> = { versionedMessages: false }, options: StoresOptions = {}) => {

@@ -2,8 +2,8 @@
  * The presence-history store against the server reference, sections 3.9 and 10.2.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Features, PresenceChange } from "../../../src/testing/emulator/Api.ts"
-import { makePresenceHistoryStore, type PresenceHistoryOptions } from "../../../src/testing/emulator/stores/index.ts"
+import type { Features, PresenceChange } from "../../../../src/testing/emulator/Api.ts"
+import { makePresenceHistoryStore, type PresenceHistoryOptions } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, presence, T0 } from "./support.ts"
 
 const ROOM = "presence-room"

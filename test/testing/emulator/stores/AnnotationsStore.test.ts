@@ -2,8 +2,8 @@
  * The annotations store against the server reference, sections 3.11 and 10.4.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Features, Limits } from "../../../src/testing/emulator/Api.ts"
-import { type AnnotationEvent, makeStores, summarize } from "../../../src/testing/emulator/stores/index.ts"
+import type { Features, Limits } from "../../../../src/testing/emulator/Api.ts"
+import { type AnnotationEvent, makeStores, summarize } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, publishOk, T0 } from "./support.ts"
 
 const setup = (

@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import { type Cursor, type Direction, encodeCursor } from "./cursors.ts"
-import { invalid } from "./respond.ts"
+import { type Cursor, type Direction, encodeCursor } from "./Cursors.ts"
+import { invalid } from "./Respond.ts"
 import {
   type Bounds,
   type Retained,
@@ -16,7 +16,7 @@ import {
   type StreamRow,
   streamLabel,
   truncatedByRetention
-} from "./streams.ts"
+} from "./Streams.ts"
 
 /**
  * A decoded and validated page request.

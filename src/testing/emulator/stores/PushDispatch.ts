@@ -13,13 +13,13 @@
  *
  * @since 0.1.0
  */
-import type { DeviceEntry } from "./pushDevices.ts"
-import { checkIntent, type PublishIntent, type PublishState, statusLabel, type Target } from "./pushIntents.ts"
-import { isLocalHost, PROVIDERS, type Provider, type Recipient } from "./pushModel.ts"
-import { applyTemplate, renderAll, type Template } from "./pushRender.ts"
-import type { Subscription } from "./pushSubscriptions.ts"
-import { fail, invalid } from "./respond.ts"
-import type { IdSource } from "./serials.ts"
+import type { DeviceEntry } from "./PushDevices.ts"
+import { checkIntent, type PublishIntent, type PublishState, statusLabel, type Target } from "./PushIntents.ts"
+import { isLocalHost, PROVIDERS, type Provider, type Recipient } from "./PushModel.ts"
+import { applyTemplate, renderAll, type Template } from "./PushRender.ts"
+import type { Subscription } from "./PushSubscriptions.ts"
+import { fail, invalid } from "./Respond.ts"
+import type { IdSource } from "./Serials.ts"
 
 /**
  * The counters of a publish status.

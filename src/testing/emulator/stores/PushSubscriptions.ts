@@ -8,10 +8,10 @@
  * @since 0.1.0
  */
 import type { ApiRequest, Route } from "../Api.ts"
-import { Body } from "./jsonBody.ts"
-import type { DeviceEntry } from "./pushDevices.ts"
-import { adminRoute, capabilityOf, PROVIDERS, pageOf, present, storeError, verifyIdentity } from "./pushModel.ts"
-import { fail, invalid, json, route } from "./respond.ts"
+import { Body } from "./JsonBody.ts"
+import type { DeviceEntry } from "./PushDevices.ts"
+import { adminRoute, capabilityOf, PROVIDERS, pageOf, present, storeError, verifyIdentity } from "./PushModel.ts"
+import { fail, invalid, json, route } from "./Respond.ts"
 
 /**
  * A stored subscription (its wire form).

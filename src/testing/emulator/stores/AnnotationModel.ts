@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import { invalid } from "./respond.ts"
-import { identifierError } from "./serials.ts"
+import { invalid } from "./Respond.ts"
+import { identifierError } from "./Serials.ts"
 
 /**
  * The value under `key`, created by `make` on first use.

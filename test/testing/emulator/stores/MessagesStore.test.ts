@@ -2,8 +2,8 @@
  * The versioned-messages store against the server reference, sections 3.10, 5.2 and 10.3.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Features } from "../../../src/testing/emulator/Api.ts"
-import { makeStores } from "../../../src/testing/emulator/stores/index.ts"
+import type { Features } from "../../../../src/testing/emulator/Api.ts"
+import { makeStores } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, publishOk, T0 } from "./support.ts"
 
 const SERIAL = /^\d{20}:node:\d{20}$/

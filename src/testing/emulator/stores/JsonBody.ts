@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { type ApiRequest, badBodyShape } from "../Api.ts"
-import { invalid, reject } from "./respond.ts"
+import { invalid, reject } from "./Respond.ts"
 
 /** How serde names a JSON value in "invalid type" messages. */
 const describe = (value: unknown): string => {

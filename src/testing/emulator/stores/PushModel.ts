@@ -1,15 +1,15 @@
 /**
  * The push domain of the emulator (section 3.12): providers and recipients, the store-level
  * checks that the server reports as 500 `internal_error`, capability headers and list paging.
- * Devices are in `pushDevices.ts`, publish requests in `pushIntents.ts`.
+ * Devices are in `PushDevices.ts`, publish requests in `PushIntents.ts`.
  *
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
 import { type ApiRequest, type ApiResponse, type AppHandle, badQuery, type Route } from "../Api.ts"
-import { base64UrlDecode, base64UrlEncode } from "./bytes.ts"
-import { Body } from "./jsonBody.ts"
-import { fail, invalid, reject, route } from "./respond.ts"
+import { base64UrlDecode, base64UrlEncode } from "./Bytes.ts"
+import { Body } from "./JsonBody.ts"
+import { fail, invalid, reject, route } from "./Respond.ts"
 
 /**
  * A push provider, as the server names it.

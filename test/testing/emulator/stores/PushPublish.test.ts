@@ -6,7 +6,7 @@
  * reports and dead letters.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { makePushStore } from "../../../src/testing/emulator/stores/index.ts"
+import { makePushStore } from "../../../../src/testing/emulator/stores/index.ts"
 import { body, call, counterIds, fakeApp, T0 } from "./support.ts"
 
 const wns = (id: string, channelUri = `https://127.0.0.1:9/${id}`, clientId = "c-1") => ({

@@ -7,7 +7,7 @@
  */
 import type { AppHandle, Limits } from "../Api.ts"
 import { byteLength, invalidCharacters, logicalName } from "../Names.ts"
-import { invalid } from "./respond.ts"
+import { invalid } from "./Respond.ts"
 
 const VALID_USER_ID = /^[A-Za-z0-9\-_=@.]+$/
 

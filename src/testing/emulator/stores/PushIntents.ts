@@ -7,11 +7,11 @@
  */
 import type { ApiRequest } from "../Api.ts"
 import { byteLength } from "../Names.ts"
-import { jsonByteLength } from "./bytes.ts"
-import { Body } from "./jsonBody.ts"
-import { decodeRecipient, PROVIDERS, type Provider, type Recipient, recipientProblem } from "./pushModel.ts"
-import type { Notification } from "./pushRender.ts"
-import { invalid, reject } from "./respond.ts"
+import { jsonByteLength } from "./Bytes.ts"
+import { Body } from "./JsonBody.ts"
+import { decodeRecipient, PROVIDERS, type Provider, type Recipient, recipientProblem } from "./PushModel.ts"
+import type { Notification } from "./PushRender.ts"
+import { invalid, reject } from "./Respond.ts"
 
 /**
  * A decoded publish target.
