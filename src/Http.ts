@@ -67,6 +67,8 @@ export interface PreparedBody {
   readonly body: HttpBody.HttpBody
   /** Hex MD5 of the body, for the `body_md5` query parameter. */
   readonly md5: string
+  /** The body's length in bytes. */
+  readonly size: number
 }
 
 const utf8 = new TextEncoder()
@@ -78,7 +80,7 @@ const utf8 = new TextEncoder()
  */
 export const prepareBody = (text: string): PreparedBody => {
   const bytes = utf8.encode(text)
-  return { text, body: HttpBody.uint8Array(bytes, "application/json"), md5: md5Hex(bytes) }
+  return { text, body: HttpBody.uint8Array(bytes, "application/json"), md5: md5Hex(bytes), size: bytes.length }
 }
 
 /**

@@ -142,8 +142,6 @@ interface Pending {
 
 const defaults = { maxEvents: 100, maxBytes: 1024 * 1024, maxInFlight: 8, maxQueued: 10_000 }
 
-const positiveInt = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
-
 const settingsOf = (options: Options | undefined) => {
   const given = options ?? {}
   if (typeof given !== "object" || given === null) {
@@ -153,7 +151,7 @@ const settingsOf = (options: Options | undefined) => {
   for (const name of ["maxEvents", "maxBytes", "maxInFlight", "maxQueued"] as const) {
     const value = given[name]
     if (value === undefined) continue
-    if (!positiveInt(value)) {
+    if (!Validation.isPositiveInt(value)) {
       return Result.fail(
         new SockudoConfigError({ field: `publisher.${name}`, message: `publisher.${name} must be a positive integer` })
       )

@@ -31,6 +31,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { SockudoConfigError, type SockudoError } from "./Errors.ts"
+import { isPositiveInt } from "./Validation.ts"
 
 /**
  * Client-side limits, checked before a request is sent. The defaults match the server's own
@@ -209,7 +210,7 @@ const fail = (field: string, message: string) => Effect.fail(new SockudoConfigEr
 const HOST = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-const positiveInt = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
+const positiveInt = isPositiveInt
 
 const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfigError> =>
   Effect.suspend(() => {

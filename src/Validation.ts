@@ -23,6 +23,13 @@ const SOCKET_ID = /^\d+\.\d+$/
 const utf8 = new TextEncoder()
 
 /**
+ * A whole number above zero (and safe).
+ *
+ * @since 0.2.0
+ */
+export const isPositiveInt = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
+
+/**
  * UTF-8 byte length of a string.
  *
  * @since 0.1.0

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -210,9 +211,7 @@ const batchRequest = (operation: string, body: string, batchKey: string | undefi
   publishRequest(operation, "/batch_events", body, batchKey, (u) => Result.map(decodeBatch(u), (r) => r.batch))
 
 const decodeSent = (u: unknown): Result.Result<SentPublish, string> =>
-  u === 1
-    ? Result.succeed({ replayed: true, channels: emptyChannels })
-    : Result.map(decodeTrigger(u), (r) => ({ replayed: false, channels: r.channels ?? emptyChannels }))
+  Result.map(decodeChannels(u), (channels) => ({ replayed: u === 1, channels }))
 
 /**
  * A publish validated and serialised for a batch item or a `/events` body (the two take the
@@ -288,12 +287,6 @@ export const publishKit: unique symbol = Symbol.for("effect-sockudo/PublishKit")
 
 /** `{"batch":[` and `]}`. */
 const batchOverhead = 12
-
-const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
 
 /**
  * The key of part `index` of a publish under `key`: `<key>:<index>`, or the key's MD5 in hex
@@ -545,22 +538,29 @@ export const make = Effect.gen(function* () {
     const json = wireData(operation, "data", channels[0]!, data)
     if (Result.isFailure(json)) return Result.fail(json.failure)
     const groups =
-      channels.length <= limits.maxChannelsPerTrigger ? [channels] : chunk(channels, limits.maxChannelsPerTrigger)
+      channels.length <= limits.maxChannelsPerTrigger
+        ? [channels]
+        : Arr.chunksOf(channels, limits.maxChannelsPerTrigger)
     const requests: Array<Request<Readonly<Record<string, ChannelReceipt>>>> = []
     for (let j = 0; j < groups.length; j++) {
       const wire = addOptions(operation, "", { name, data: json.success, channels: groups[j] }, options)
       if (Result.isFailure(wire)) return Result.fail(wire.failure)
       const key = groups.length === 1 || idempotencyKey === undefined ? idempotencyKey : deriveKey(idempotencyKey, j)
       if (key !== undefined) wire.success.idempotency_key = key
-      const body = JSON.stringify(wire.success)
-      if (Validation.byteLength(body) > limits.maxRequestBytes) {
+      const request = publishRequest(operation, "/events", JSON.stringify(wire.success), key, decodeChannels)
+      if (request.body!.size > limits.maxRequestBytes) {
         return invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
       }
-      requests.push(publishRequest(operation, "/events", body, key, decodeChannels))
+      requests.push(request)
     }
     if (requests.length === 1) {
+      // One request: its decoder answers the result itself, with no step after the request.
+      const only = requests[0]!
       return Result.succeed(
-        Effect.map(http.request(requests[0]!), (receipts) => ({ idempotencyKey, channels: receipts }))
+        http.request({
+          ...only,
+          decode: (u) => Result.map(decodeChannels(u), (receipts) => ({ idempotencyKey, channels: receipts }))
+        })
       )
     }
     return Result.succeed(
@@ -591,7 +591,7 @@ export const make = Effect.gen(function* () {
     const plain = channels.filter((channel) => !Validation.isEncryptedChannel(channel))
     const targets: Array<ReadonlyArray<string>> = channels.filter(Validation.isEncryptedChannel).map((c) => [c])
     if (perChannel) for (const channel of plain) targets.push([channel])
-    else if (plain.length > 0) targets.push(...chunk(plain, limits.maxChannelsPerTrigger))
+    else if (plain.length > 0) targets.push(...Arr.chunksOf(plain, limits.maxChannelsPerTrigger))
     const items: Array<string> = []
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!
