@@ -13,11 +13,12 @@
  *
  * @since 0.1.0
  */
-import { createHmac, createSecretKey, hash, type KeyObject } from "node:crypto"
+import { createHmac, hash, type KeyObject } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { prepareHmac } from "./internal/Sha256.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
 /**
@@ -54,47 +55,6 @@ export const md5Hex = (body: string | Uint8Array): string => hash("md5", body, "
  */
 export const hmacHex = (key: KeyObject | string, data: string | Uint8Array): string =>
   createHmac("sha256", key).update(data).digest("hex")
-
-const BLOCK = 64
-
-/**
- * HMAC-SHA256 with the key prepared once (RFC 2104): the padded inner and outer keys are
- * computed up front, and each call is two one-shot `crypto.hash` calls over a reused buffer,
- * instead of building an `Hmac` object (which looks up the digest and allocates a context on
- * every call). The message is written as UTF-8, as `Hmac#update` does with a string.
- */
-const preparedHmac = (secret: Uint8Array): ((data: string) => string) => {
-  const key = secret.length > BLOCK ? hash("sha256", secret, "buffer") : secret
-  const inner = Buffer.alloc(BLOCK, 0x36)
-  const outer = Buffer.alloc(BLOCK + 32, 0x5c)
-  for (let i = 0; i < key.length; i++) {
-    inner[i] = inner[i]! ^ key[i]!
-    outer[i] = outer[i]! ^ key[i]!
-  }
-  let scratch = Buffer.allocUnsafe(BLOCK + 512)
-  inner.copy(scratch)
-  return (data) => {
-    const max = BLOCK + data.length * 3
-    if (scratch.length < max) {
-      scratch = Buffer.allocUnsafe(max * 2)
-      inner.copy(scratch)
-    }
-    let length = data.length
-    let ascii = true
-    for (let i = 0; i < length; i++) {
-      const c = data.charCodeAt(i)
-      if (c > 0x7f) {
-        ascii = false
-        break
-      }
-      scratch[BLOCK + i] = c
-    }
-    if (!ascii) length = scratch.write(data, BLOCK, "utf8")
-    const digest = hash("sha256", scratch.subarray(0, BLOCK + length), "buffer") as unknown as Buffer
-    outer.set(digest, BLOCK)
-    return hash("sha256", outer, "hex")
-  }
-}
 
 const isAscii = (s: string) => {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
@@ -217,9 +177,7 @@ export class Signer extends Context.Service<Signer, Service>()("effect-sockudo/S
  * @since 0.1.0
  */
 export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Service => {
-  const secretBytes = Buffer.from(Redacted.value(secret), "utf8")
-  const hmacKey = createSecretKey(secretBytes)
-  const signRequest = preparedHmac(secretBytes)
+  const mac = prepareHmac(new TextEncoder().encode(Redacted.value(secret)))
   const authPrefix = `auth_key=${encode(key)}`
   return {
     key,
@@ -233,16 +191,16 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
       ]
       if (bodyMd5 !== undefined) signed.push(["body_md5", bodyMd5])
       const toSign = stringToSign(method, path, signed)
-      const signature = signRequest(toSign)
+      const signature = mac(toSign)
       let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
       if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
       for (const [k, v] of params) query += `&${encode(k)}=${encode(v)}`
       return `${query}&auth_signature=${signature}`
     },
     authorizeChannel: (socketId, channel, channelData) =>
-      `${key}:${hmacHex(hmacKey, channelAuthString(socketId, channel, channelData))}`,
-    authenticateUser: (socketId, userData) => `${key}:${hmacHex(hmacKey, userAuthString(socketId, userData))}`,
-    signWebhook: (body) => hmacHex(hmacKey, body)
+      `${key}:${mac(channelAuthString(socketId, channel, channelData))}`,
+    authenticateUser: (socketId, userData) => `${key}:${mac(userAuthString(socketId, userData))}`,
+    signWebhook: mac
   }
 }
 

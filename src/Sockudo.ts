@@ -22,12 +22,17 @@
  *
  * @since 0.1.0
  */
+
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Tracer from "effect/Tracer"
 import * as Crypto from "./Crypto.ts"
 import { type SockudoEncryptionError, SockudoValidationError, type SockudoWebhookError } from "./Errors.ts"
 import * as Http from "./Http.ts"
@@ -167,6 +172,40 @@ export class Sockudo extends Context.Service<Sockudo, Service>()("effect-sockudo
 const invalid = (operation: string, field: string, message: string) =>
   Effect.fail(new SockudoValidationError({ operation, field, message }))
 
+const refuse = (operation: string, field: string, message: string) =>
+  Exit.fail(new SockudoValidationError({ operation, field, message }))
+
+const syncSpanOptions: Tracer.SpanOptions = {
+  captureStackTrace: false,
+  attributes: { "messaging.system": "sockudo" }
+}
+
+/**
+ * A synchronous operation (signing, verifying) as an Effect: `run` runs when the Effect does, and
+ * is traced as `span` when a tracer is installed. The built-in tracer keeps spans that nothing
+ * reads, and on these microsecond paths (one per browser subscription or webhook) making one would
+ * cost more than the work itself, so without a tracer there is none.
+ */
+const syncOperation = <A, E>(
+  span: string,
+  channel: string | undefined,
+  run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) =>
+    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+      ? run(fiber)
+      : Effect.withSpan(
+          Effect.suspend(() => run(fiber)),
+          span,
+          channel === undefined
+            ? syncSpanOptions
+            : {
+                ...syncSpanOptions,
+                attributes: { ...syncSpanOptions.attributes, "messaging.destination.name": channel }
+              }
+        )
+  )
+
 /**
  * Builds the service from its parts.
  *
@@ -197,70 +236,80 @@ export const make = Effect.gen(function* () {
         : Redacted.make(Buffer.from(Redacted.value(config.encryptionMasterKey)).toString("base64"))
   }
 
-  const authorizeChannel = Effect.fn("Sockudo.authorizeChannel")(function* (
+  const authorizeChannel = (
     socketId: string,
     channel: string,
     presenceMember?: PresenceMember
-  ): Effect.fn.Return<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> {
-    const op = "authorizeChannel"
-    const socketReason = Validation.socketId(socketId)
-    if (socketReason) return yield* invalid(op, "socketId", `socketId ${socketReason}`)
-    const channelReason = Validation.channelName(channel, config.limits)
-    if (channelReason) return yield* invalid(op, "channel", `channel ${channelReason}`)
-    if (!channel.startsWith("private-") && !channel.startsWith("presence-")) {
-      return yield* invalid(op, "channel", "only private- and presence- channels need authorization")
-    }
-    if (Validation.isPresenceChannel(channel)) {
-      if (presenceMember === undefined || !Validation.isRecord(presenceMember as unknown)) {
-        return yield* invalid(
-          op,
-          "presenceMember",
-          "presenceMember must be an object: presence- channels need the member's user_id (and user_info)"
-        )
+  ): Effect.Effect<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> =>
+    syncOperation(
+      "Sockudo.authorizeChannel",
+      channel,
+      (): Exit.Exit<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> => {
+        const op = "authorizeChannel"
+        const socketReason = Validation.socketId(socketId)
+        if (socketReason) return refuse(op, "socketId", `socketId ${socketReason}`)
+        const channelReason = Validation.channelName(channel, config.limits)
+        if (channelReason) return refuse(op, "channel", `channel ${channelReason}`)
+        if (!channel.startsWith("private-") && !channel.startsWith("presence-")) {
+          return refuse(op, "channel", "only private- and presence- channels need authorization")
+        }
+        if (Validation.isPresenceChannel(channel)) {
+          if (presenceMember === undefined || !Validation.isRecord(presenceMember as unknown)) {
+            return refuse(
+              op,
+              "presenceMember",
+              "presenceMember must be an object: presence- channels need the member's user_id (and user_info)"
+            )
+          }
+          if (typeof presenceMember.user_id !== "string" || presenceMember.user_id.length === 0) {
+            return refuse(op, "presenceMember.user_id", "presenceMember.user_id must be a non-empty string")
+          }
+          const info = presenceMember.user_info
+          if (info !== undefined && (typeof info !== "object" || info === null || Array.isArray(info))) {
+            return refuse(op, "presenceMember.user_info", "presenceMember.user_info must be an object")
+          }
+          const channelData = Validation.toJson(presenceMember)
+          if ("error" in channelData) return refuse(op, "presenceMember", `presenceMember ${channelData.error}`)
+          return Exit.succeed({
+            auth: signer.authorizeChannel(socketId, channel, channelData.json),
+            channel_data: channelData.json
+          })
+        }
+        if (presenceMember !== undefined) {
+          return refuse(op, "presenceMember", "member data is only signed for presence- channels")
+        }
+        const auth = signer.authorizeChannel(socketId, channel)
+        if (!Validation.isEncryptedChannel(channel)) return Exit.succeed({ auth })
+        const sharedSecret = encryption.sharedSecretBase64(channel)
+        if (Result.isFailure(sharedSecret)) return Exit.fail(sharedSecret.failure)
+        return Exit.succeed({ auth, shared_secret: sharedSecret.success })
       }
-      if (typeof presenceMember.user_id !== "string" || presenceMember.user_id.length === 0) {
-        return yield* invalid(op, "presenceMember.user_id", "presenceMember.user_id must be a non-empty string")
-      }
-      const info = presenceMember.user_info
-      if (info !== undefined && (typeof info !== "object" || info === null || Array.isArray(info))) {
-        return yield* invalid(op, "presenceMember.user_info", "presenceMember.user_info must be an object")
-      }
-      const channelData = Validation.toJson(presenceMember)
-      if ("error" in channelData) return yield* invalid(op, "presenceMember", `presenceMember ${channelData.error}`)
-      return { auth: signer.authorizeChannel(socketId, channel, channelData.json), channel_data: channelData.json }
-    }
-    if (presenceMember !== undefined) {
-      return yield* invalid(op, "presenceMember", "member data is only signed for presence- channels")
-    }
-    const auth = signer.authorizeChannel(socketId, channel)
-    if (!Validation.isEncryptedChannel(channel)) return { auth }
-    const sharedSecret = encryption.sharedSecretBase64(channel)
-    if (Result.isFailure(sharedSecret)) return yield* sharedSecret.failure
-    return { auth, shared_secret: sharedSecret.success }
-  })
+    )
 
-  const authenticateUser = Effect.fn("Sockudo.authenticateUser")(function* (
+  const authenticateUser = (
     socketId: string,
     userData: UserData
-  ): Effect.fn.Return<UserAuthentication, SockudoValidationError> {
-    const op = "authenticateUser"
-    const socketReason = Validation.socketId(socketId)
-    if (socketReason) return yield* invalid(op, "socketId", `socketId ${socketReason}`)
-    if (typeof userData !== "object" || userData === null || Array.isArray(userData)) {
-      return yield* invalid(op, "userData", "userData must be an object")
-    }
-    if (typeof userData.id !== "string" || userData.id.length === 0) {
-      return yield* invalid(op, "userData.id", "userData.id must be a non-empty string")
-    }
-    const json = Validation.toJson(userData)
-    if ("error" in json) return yield* invalid(op, "userData", `userData ${json.error}`)
-    return { auth: signer.authenticateUser(socketId, json.json), user_data: json.json }
-  })
+  ): Effect.Effect<UserAuthentication, SockudoValidationError> =>
+    syncOperation("Sockudo.authenticateUser", undefined, (): Exit.Exit<UserAuthentication, SockudoValidationError> => {
+      const op = "authenticateUser"
+      const socketReason = Validation.socketId(socketId)
+      if (socketReason) return refuse(op, "socketId", `socketId ${socketReason}`)
+      if (typeof userData !== "object" || userData === null || Array.isArray(userData)) {
+        return refuse(op, "userData", "userData must be an object")
+      }
+      if (typeof userData.id !== "string" || userData.id.length === 0) {
+        return refuse(op, "userData.id", "userData.id must be a non-empty string")
+      }
+      const json = Validation.toJson(userData)
+      if ("error" in json) return refuse(op, "userData", `userData ${json.error}`)
+      return Exit.succeed({ auth: signer.authenticateUser(socketId, json.json), user_data: json.json })
+    })
 
-  const webhookOptions: Webhook.VerifyOptions = { maxAge: config.webhookMaxAge }
-  const verify = Effect.fn("Sockudo.webhooks.verify")(function* (request: Webhook.WebhookRequest) {
-    return yield* Webhook.verify(request, webhookCredentials, webhookOptions)
-  })
+  const verifier = Webhook.makeVerifier(webhookCredentials, { maxAge: config.webhookMaxAge })
+  const verify = (request: Webhook.WebhookRequest): Effect.Effect<Webhook.Webhook, SockudoWebhookError> =>
+    syncOperation("Sockudo.webhooks.verify", undefined, (fiber) =>
+      Effect.fromResult(verifier(request, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()))
+    )
 
   const signedUrl = Effect.fn("Sockudo.signedUrl")(function* (
     method: "GET" | "POST" | "DELETE",

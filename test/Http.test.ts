@@ -1,10 +1,11 @@
 import { inspect } from "node:util"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Logger, Schedule, Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Logger, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { Http, SockudoConfig } from "../src/index.ts"
 import * as SockudoTest from "../src/testing/index.ts"
 import { layer, requests, sequence, sockudo, withTime } from "./support/harness.ts"
+import { recordingTracer } from "./support/tracing.ts"
 
 const noRetry = { retry: SockudoConfig.noRetries }
 
@@ -312,14 +313,7 @@ describe("the signed query never shows in an error, a log line or a span", () =>
   /** Everything a failed call leaves where people read: the error, its cause chain, log lines, spans. */
   const traces = Effect.fnUntraced(function* <A, E>(call: Effect.Effect<A, E>) {
     const lines: Array<string> = []
-    const spans: Array<Tracer.NativeSpan> = []
-    const tracer = Tracer.make({
-      span: (options) => {
-        const span = new Tracer.NativeSpan(options)
-        spans.push(span)
-        return span
-      }
-    })
+    const { spans, tracer } = recordingTracer()
     const capture = (logger: Logger.Logger<unknown, string>) => Logger.map(logger, (line) => void lines.push(line))
     const exit = yield* Effect.exit(call).pipe(
       Effect.tap((exit) => (Exit.isFailure(exit) ? Effect.logError("publish failed", exit.cause) : Effect.void)),

@@ -5,12 +5,13 @@
  * event of a batch.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Random, Schedule, Scope, Tracer } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Random, Schedule, Scope } from "effect"
 import { PromiseClient, Publisher, Sockudo, type SockudoConfig } from "../src/index.ts"
 import type { Connection } from "../src/testing/emulator/Client.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
 import * as Faults from "../src/testing/emulator/Faults.ts"
 import * as SockudoTest from "../src/testing/index.ts"
+import { recordingTracer } from "./support/tracing.ts"
 
 const quickRetries = Schedule.spaced("5 millis").pipe(Schedule.upTo({ times: 30 }))
 
@@ -346,14 +347,7 @@ describe("Publisher", () => {
   )
 
   it.live("each publish has its own span, linked both ways to the span of the batch request that carried it", () => {
-    const spans: Array<Tracer.NativeSpan> = []
-    const recording = Tracer.make({
-      span: (options) => {
-        const span = new Tracer.NativeSpan(options)
-        spans.push(span)
-        return span
-      }
-    })
+    const { spans, tracer: recording } = recordingTracer()
     return Effect.gen(function* () {
       const publisher = yield* Publisher.Publisher
       yield* Effect.forEach([0, 1, 2], (n) => publisher.publish("orders", "order", n), { concurrency: "unbounded" })

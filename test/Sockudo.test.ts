@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Exit, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { layer, requests, sockudo } from "./support/harness.ts"
+import { recordingTracer } from "./support/tracing.ts"
 
 const hmac = (s: string) => createHmac("sha256", "app-secret").update(s).digest("hex")
 const masterKey = Redacted.make("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
@@ -152,4 +153,44 @@ describe("signedUrl", () => {
       }).pipe(Effect.provide(layer()))
     )
   }
+})
+
+describe("tracing of the synchronous operations", () => {
+  const body = '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"orders"}]}'
+  const webhook = { headers: { "x-pusher-key": "app-key", "x-pusher-signature": hmac(body) }, body }
+
+  it.effect("with a tracer installed, each one is a span, ended with its outcome", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const { spans, tracer } = recordingTracer()
+      yield* s.authorizeChannel("123.456", "private-orders").pipe(Effect.withTracer(tracer))
+      yield* s.authenticateUser("123.456", { id: "u1" }).pipe(Effect.withTracer(tracer))
+      yield* s.webhooks.verify(webhook).pipe(Effect.withTracer(tracer))
+      yield* Effect.flip(s.authorizeChannel("bad", "private-orders")).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(
+        spans.map((span) => [span.name, span.status._tag, span.attributes.get("messaging.system")]),
+        [
+          ["Sockudo.authorizeChannel", "Ended", "sockudo"],
+          ["Sockudo.authenticateUser", "Ended", "sockudo"],
+          ["Sockudo.webhooks.verify", "Ended", "sockudo"],
+          ["Sockudo.authorizeChannel", "Ended", "sockudo"]
+        ]
+      )
+      assert.strictEqual(spans[0]!.attributes.get("messaging.destination.name"), "private-orders")
+      const failed = spans[3]!.status
+      assert.isTrue(failed._tag === "Ended" && Exit.isFailure(failed.exit))
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("the Effect is a description: nothing is signed until it runs, and each run signs again", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const { spans, tracer } = recordingTracer()
+      const auth = s.authorizeChannel("123.456", "private-orders").pipe(Effect.withTracer(tracer))
+      assert.strictEqual(spans.length, 0)
+      yield* auth
+      yield* auth
+      assert.strictEqual(spans.length, 2)
+    }).pipe(Effect.provide(layer()))
+  )
 })
