@@ -198,7 +198,12 @@ const isPlain = (value: object): boolean => {
  * `undefined` fields are dropped as JSON always does; values with `toJSON` (dates) are judged by
  * what it returns.
  */
-const unfaithful = (value: unknown, key: string, inArray: boolean, ancestors: Set<object>): string | undefined => {
+const unfaithful = (
+  value: unknown,
+  key: string,
+  inArray: boolean,
+  ancestors: Set<object> | undefined
+): string | undefined => {
   let current = value
   if ((typeof current === "object" && current !== null) || typeof current === "bigint") {
     const toJSON = (current as { readonly toJSON?: unknown }).toJSON
@@ -220,14 +225,14 @@ const unfaithful = (value: unknown, key: string, inArray: boolean, ancestors: Se
   }
   if (current === null) return undefined
   const object = current as object
-  if (ancestors.has(object)) return "contains a cycle"
+  if (ancestors?.has(object)) return "contains a cycle"
   if (Array.isArray(object)) {
-    ancestors.add(object)
+    ancestors?.add(object)
     for (let i = 0; i < object.length; i++) {
       const reason = unfaithful(object[i], String(i), true, ancestors)
       if (reason) return reason
     }
-    ancestors.delete(object)
+    ancestors?.delete(object)
     return undefined
   }
   if (!isPlain(object)) {
@@ -235,12 +240,12 @@ const unfaithful = (value: unknown, key: string, inArray: boolean, ancestors: Se
     const what = typeof name === "string" && name !== "" ? `a ${name}` : "an instance of a class"
     return `holds ${what} without toJSON, which JSON sends as {} or its bare fields (pass plain data)`
   }
-  ancestors.add(object)
+  ancestors?.add(object)
   for (const field of Object.keys(object)) {
     const reason = unfaithful((object as Record<string, unknown>)[field], field, false, ancestors)
     if (reason) return reason
   }
-  ancestors.delete(object)
+  ancestors?.delete(object)
   return undefined
 }
 
@@ -252,14 +257,26 @@ const unfaithful = (value: unknown, key: string, inArray: boolean, ancestors: Se
  * @since 0.1.0
  */
 export const toJson = (value: unknown): Serialized => {
+  let json: string | undefined
   try {
-    // No JSON form at all (undefined, a function, a symbol): reported below.
-    const bare = value === undefined || typeof value === "function" || typeof value === "symbol"
-    const reason = bare ? undefined : unfaithful(value, "", false, new Set())
-    if (reason)
-      return { error: reason === "contains a cycle" ? "cannot be serialised as JSON: it contains a cycle" : reason }
-    const json = JSON.stringify(value)
-    return json === undefined ? { error: `${typeof value} cannot be serialised as JSON` } : { json }
+    json = JSON.stringify(value)
+  } catch (e) {
+    // A cycle, a BigInt or a throwing toJSON: the careful walk (which tracks ancestors) says which.
+    try {
+      const reason = unfaithful(value, "", false, new Set())
+      if (reason)
+        return { error: reason === "contains a cycle" ? "cannot be serialised as JSON: it contains a cycle" : reason }
+    } catch {
+      // toJSON threw: reported below.
+    }
+    return { error: `cannot be serialised as JSON: ${e instanceof Error ? e.message : String(e)}` }
+  }
+  // No JSON form at all: undefined, a function, a symbol.
+  if (json === undefined) return { error: `${typeof value} cannot be serialised as JSON` }
+  // JSON.stringify finished, so the value has no cycle: the walk needs no ancestor set.
+  try {
+    const reason = unfaithful(value, "", false, undefined)
+    return reason ? { error: reason } : { json }
   } catch (e) {
     return { error: `cannot be serialised as JSON: ${e instanceof Error ? e.message : String(e)}` }
   }

@@ -286,7 +286,24 @@ describe("data JSON cannot represent faithfully is refused, not sent as null or 
     ["a function in an array", [() => 1]],
     ["a function as a field", { onClick: () => 1 }],
     ["a symbol as a field", { tag: Symbol("t") }],
-    ["a toJSON that returns NaN", { toJSON: () => Number.NaN }]
+    ["a toJSON that returns NaN", { toJSON: () => Number.NaN }],
+    [
+      "a toJSON that throws",
+      {
+        toJSON: () => {
+          throw new Error("no")
+        }
+      }
+    ],
+    ["a nested BigInt", { n: [1n] }],
+    [
+      "a cycle",
+      (() => {
+        const node: Record<string, unknown> = { id: 1 }
+        node.self = { parent: node }
+        return node
+      })()
+    ]
   ]
   for (const [what, data] of unfaithful) {
     it.effect(`trigger refuses ${what}`, () =>
@@ -317,6 +334,19 @@ describe("data JSON cannot represent faithfully is refused, not sent as null or 
       ]
     ],
     { encryptionMasterKeyBase64: masterKey }
+  )
+
+  it.effect("the same object twice (shared, not a cycle) is sent twice", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const item = { sku: "A-1" }
+      yield* s.trigger("a", "e", { first: item, second: item, list: [item, item] })
+      const [sent] = yield* requests
+      assert.strictEqual(
+        (sent!.json as { data: string }).data,
+        '{"first":{"sku":"A-1"},"second":{"sku":"A-1"},"list":[{"sku":"A-1"},{"sku":"A-1"}]}'
+      )
+    }).pipe(Effect.provide(layer()))
   )
 
   it.effect("what JSON carries faithfully is sent: toJSON, dates, null, null-prototype objects, undefined fields", () =>
