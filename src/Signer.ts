@@ -183,14 +183,21 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
     key,
     signQuery(method, path, params, bodyMd5, timestampSeconds) {
       const timestamp = String(timestampSeconds)
-      const signed: Array<QueryParam> = [
-        ...params,
-        ["auth_key", key],
-        ["auth_timestamp", timestamp],
-        ["auth_version", "1.0"]
-      ]
-      if (bodyMd5 !== undefined) signed.push(["body_md5", bodyMd5])
-      const toSign = stringToSign(method, path, signed)
+      let toSign: string
+      if (params.length === 0) {
+        // Only the auth parameters, whose byte order is the order they are written in here.
+        toSign = `${method.toUpperCase()}\n${path}\nauth_key=${key}&auth_timestamp=${timestamp}&auth_version=1.0`
+        if (bodyMd5 !== undefined) toSign += `&body_md5=${bodyMd5}`
+      } else {
+        const signed: Array<QueryParam> = [
+          ...params,
+          ["auth_key", key],
+          ["auth_timestamp", timestamp],
+          ["auth_version", "1.0"]
+        ]
+        if (bodyMd5 !== undefined) signed.push(["body_md5", bodyMd5])
+        toSign = stringToSign(method, path, signed)
+      }
       const signature = mac(toSign)
       let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
       if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
