@@ -18,20 +18,9 @@ import Pusher from "pusher"
 import nacl from "tweetnacl"
 import { PromiseClient, Publisher, Sockudo, SockudoError, SockudoEvent, Webhook } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
+import { Order, OrderCreated, order, orderJson, Typing } from "./support/events.ts"
 
-class Order extends Schema.Class<Order>("Order")({
-  id: Schema.String,
-  placedAt: Schema.Date,
-  total: Schema.NumberFromString
-}) {}
-
-const OrderCreated = SockudoEvent.make("order.created", Order)
-const Typing = SockudoEvent.make("client-typing", Schema.Struct({ userId: Schema.String, at: Schema.Date }))
 const Note = SockudoEvent.make("note", Schema.String)
-
-const order = new Order({ id: "ord_1", placedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), total: 12.5 })
-/** The wire form of `order`, written out by hand. */
-const orderJson = '{"id":"ord_1","placedAt":"2026-01-02T03:04:05.000Z","total":"12.5"}'
 
 /** Data a caller got wrong (a plain object where the Schema wants an `Order`), bypassing the types. */
 const notAnOrder = { id: "ord_2" } as unknown as Order

@@ -8,11 +8,10 @@
 
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { expect } from "vitest"
 import { Client, type Target, waitUntil } from "../../e2e/support.ts"
-import { SockudoEvent } from "../../src/index.ts"
+import { Order, OrderCreated, order, orderJson, Typing } from "../support/events.ts"
 import { differential, usePeers } from "./support/differential.ts"
 import { apps } from "./support/env.ts"
 import type { Session } from "./support/peers.ts"
@@ -20,18 +19,8 @@ import { eventsOf } from "./support/webhooks.ts"
 
 const peers = usePeers()
 
-class Order extends Schema.Class<Order>("Order")({
-  id: Schema.String,
-  placedAt: Schema.Date,
-  total: Schema.NumberFromString
-}) {}
-const OrderCreated = SockudoEvent.make("order.created", Order)
-const Typing = SockudoEvent.make("client-typing", Schema.Struct({ userId: Schema.String, at: Schema.Date }))
-
-const first = new Order({ id: "ord_1", placedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), total: 12.5 })
 const second = new Order({ id: "ord_2", placedAt: new Date(0), total: 0.25 })
-/** The wire forms, written out by hand. */
-const firstJson = '{"id":"ord_1","placedAt":"2026-01-02T03:04:05.000Z","total":"12.5"}'
+/** The wire form of `second`, written out by hand. */
 const secondJson = '{"id":"ord_2","placedAt":"1970-01-01T00:00:00.000Z","total":"0.25"}'
 
 const masterKeyBase64 = Redacted.make(Buffer.alloc(32, 9).toString("base64"))
@@ -59,7 +48,7 @@ differential(
     const orders = s.name("orders")
     const raw = await s.connect()
     await raw.subscribe(orders)
-    await s.sdk.run((sockudo) => sockudo.trigger(orders, OrderCreated.make(first)))
+    await s.sdk.run((sockudo) => sockudo.trigger(orders, OrderCreated.make(order)))
     await s.sdk.run((sockudo) =>
       sockudo.triggerBatch([
         { channel: orders, ...OrderCreated.make(second) },
@@ -68,14 +57,14 @@ differential(
     )
     await raw.waitFor("three events", () => raw.events(orders).length >= 3)
     expect(raw.events(orders).map((f) => [f.event, f.data])).toEqual([
-      ["order.created", JSON.parse(firstJson)],
+      ["order.created", JSON.parse(orderJson)],
       ["order.created", JSON.parse(secondJson)],
       ["order.created", { id: "ord_3" }]
     ])
     const page = await s.sdk.run((sockudo) => sockudo.history.list(orders, { direction: "oldest_first" }))
-    expect(page.items.map((item) => item.message.data)).toEqual([firstJson, secondJson, '{"id":"ord_3"}'])
+    expect(page.items.map((item) => item.message.data)).toEqual([orderJson, secondJson, '{"id":"ord_3"}'])
     expect(page.items.map(OrderCreated.matches)).toEqual([true, true, true])
-    expect(OrderCreated.decode(page.items[0]!)).toEqual(Result.succeed(first))
+    expect(OrderCreated.decode(page.items[0]!)).toEqual(Result.succeed(order))
     const decoded = await s.sdk.run((sockudo) =>
       Stream.runCollect(OrderCreated.decodeHistory(sockudo.history.stream(orders, { direction: "oldest_first" })))
     )
@@ -83,7 +72,7 @@ differential(
       decoded.map((r) =>
         Result.isSuccess(r) ? r.success.data : { reason: r.failure.reason, channel: r.failure.channel }
       )
-    ).toEqual([first, second, { reason: "InvalidData", channel: orders }])
+    ).toEqual([order, second, { reason: "InvalidData", channel: orders }])
     expect(decoded.every((r) => Result.isFailure(r) || r.success.data instanceof Order)).toBe(true)
   }
 )
@@ -96,17 +85,17 @@ differential(peers, "pusher-js receives a typed event's JSON, decrypted on an en
   try {
     await ada.subscribe(orders)
     await ada.subscribe(secret)
-    await keyed.run((sockudo) => sockudo.trigger([orders, secret], OrderCreated.make(first)))
+    await keyed.run((sockudo) => sockudo.trigger([orders, secret], OrderCreated.make(order)))
     await keyed.run((sockudo) => sockudo.triggerBatch([{ channel: secret, ...OrderCreated.make(second) }]))
     await waitUntil("three events", () => ada.received.length >= 3)
     const received = (channel: string) => ada.eventsOn(channel).map((r) => [r.event, r.data])
-    expect(received(orders)).toEqual([["order.created", JSON.parse(firstJson)]])
+    expect(received(orders)).toEqual([["order.created", JSON.parse(orderJson)]])
     expect(received(secret)).toEqual([
-      ["order.created", JSON.parse(firstJson)],
+      ["order.created", JSON.parse(orderJson)],
       ["order.created", JSON.parse(secondJson)]
     ])
     expect(ada.eventsOn(secret).map((r) => OrderCreated.decodeData(r.data, secret))).toEqual([
-      Result.succeed(first),
+      Result.succeed(order),
       Result.succeed(second)
     ])
   } finally {
