@@ -70,7 +70,9 @@ const DataTypeId = "~effect-sockudo/SockudoEvent/TypedData"
  * @since 0.2.0
  */
 export type EventSchema = Schema.Top & {
+  /** Decoding needs no services. */
   readonly DecodingServices: never
+  /** Encoding needs no services. */
   readonly EncodingServices: never
 }
 

@@ -95,6 +95,20 @@ export type PublishArgs =
   | [event: SockudoEvent.Outgoing, options?: TriggerOptions | undefined]
 
 /**
+ * A publish's event name, data and options, however they were given.
+ *
+ * @since 0.2.0
+ */
+export interface Publish {
+  /** The event name. */
+  readonly name: string
+  /** The data: as given, or a typed event's (encoded with its Schema when the publish is prepared). */
+  readonly data: unknown
+  /** The options. */
+  readonly options: TriggerOptions | undefined
+}
+
+/**
  * The name, data and options of a publish given as {@link PublishArgs}: a typed event's own,
  * or the arguments as given. A typed event with a third argument is refused (its options come
  * second), also from plain JavaScript.
@@ -106,10 +120,7 @@ export const publishArgs = (
   nameOrEvent: string | SockudoEvent.Outgoing,
   dataOrOptions: unknown,
   options: TriggerOptions | undefined
-): Result.Result<
-  { readonly name: string; readonly data: unknown; readonly options: TriggerOptions | undefined },
-  SockudoValidationError
-> => {
+): Result.Result<Publish, SockudoValidationError> => {
   if (!SockudoEvent.isOutgoing(nameOrEvent)) {
     return Result.succeed({ name: nameOrEvent as string, data: dataOrOptions, options })
   }
