@@ -4,7 +4,7 @@
  *
  * ```ts
  * import { Effect, Schema, Stream } from "effect"
- * import { Sockudo, SockudoEvent } from "effect-sockudo"
+ * import { Sockudo, SockudoEvent, type Webhook } from "effect-sockudo"
  *
  * class Order extends Schema.Class<Order>("Order")({ id: Schema.String, placedAt: Schema.Date }) {}
  * const OrderCreated = SockudoEvent.make("order.created", Order)
@@ -17,6 +17,11 @@
  *   // every `order.created` of the channel's history, decoded (a Result per item)
  *   return yield* sockudo.history.stream("orders").pipe(OrderCreated.decodeHistory, Stream.runCollect)
  * })
+ *
+ * // A client event in a webhook: its typed data, or fail with its SockudoEventDecodeError
+ * const Typing = SockudoEvent.make("client-typing", Schema.Struct({ userId: Schema.String }))
+ * const onWebhook = (webhook: Webhook.Webhook) =>
+ *   Effect.forEach(webhook.events.filter(Typing.matches), (event) => Effect.fromResult(Typing.decode(event)))
  * ```
  *
  * **Publishing.** `make(data)` gives an {@link Outgoing} event: its `name` and its `data`,
