@@ -325,6 +325,31 @@ export class SockudoClientClosedError extends Schema.TaggedError<SockudoClientCl
 }
 
 /**
+ * An item that a typed event definition (`SockudoEvent.make`) could not decode: a webhook event
+ * or history item of another event (`OtherEvent`), a client event that could not be decrypted
+ * (`Undecryptable`), data that is not JSON (`NotJson`) or does not match the event's Schema
+ * (`InvalidData`, with the Schema's message: the paths and expectations, not the data, which
+ * may be private).
+ *
+ * @since 0.2.0
+ */
+export class SockudoEventDecodeError extends Schema.TaggedError<SockudoEventDecodeError>()("SockudoEventDecodeError", {
+  /** The definition's event name. */
+  event: Schema.String,
+  /** The channel of the item, when it names one. */
+  channel: Schema.optional(Schema.String),
+  reason: Schema.Literals(["OtherEvent", "Undecryptable", "NotJson", "InvalidData"]),
+  message: Schema.String
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get retryAfter(): Duration.Duration | undefined {
+    return undefined
+  }
+}
+
+/**
  * Every error the SDK's operations can fail with.
  *
  * @since 0.1.0
@@ -404,7 +429,8 @@ const tags = new Set([
   "SockudoWebhookBodyError",
   "SockudoPublisherClosedError",
   "SockudoWebhookExpiredError",
-  "SockudoClientClosedError"
+  "SockudoClientClosedError",
+  "SockudoEventDecodeError"
 ])
 
 /**
@@ -414,5 +440,9 @@ const tags = new Set([
  */
 export const isSockudoError = (
   u: unknown
-): u is SockudoError | SockudoConfigError | SockudoWebhookError | SockudoPublisherClosedError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+): u is
+  | SockudoError
+  | SockudoConfigError
+  | SockudoWebhookError
+  | SockudoPublisherClosedError
+  | SockudoEventDecodeError => Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

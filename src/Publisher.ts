@@ -70,9 +70,10 @@ import { CurrentScope, preparingWith } from "./Idempotency.ts"
 import {
   type ChannelReceipt,
   type PreparedPublish,
+  type PublishArgs,
   type PublishError,
+  publishArgs,
   publishKit,
-  type TriggerOptions,
   type TriggerResult
 } from "./Resources/Events.ts"
 import { Sockudo, type Service as SockudoService } from "./Sockudo.ts"
@@ -116,13 +117,12 @@ export interface Service {
    * Publishes one event to one channel or several, in a request shared with other events.
    * Takes the options of `trigger` and answers what `trigger` answers: its own receipt (with
    * this event's idempotency key) or typed error. A receipt for an event the server had
-   * already published under its key has no per-channel entries.
+   * already published under its key has no per-channel entries. Takes a typed event
+   * (`publish(channels, OrderCreated.make(order), options)`) as `trigger` does.
    */
   readonly publish: (
     channels: string | ReadonlyArray<string>,
-    name: string,
-    data: unknown,
-    options?: TriggerOptions
+    ...args: PublishArgs
   ) => Effect.Effect<TriggerResult, PublisherError>
   /** Events waiting to be sent. */
   readonly queued: Effect.Effect<number>
@@ -371,18 +371,16 @@ export const make = (
     // Like `trigger`: the event is prepared (and its key chosen) on the first run of the returned
     // Effect, and every re-run sends the same event under the same key; inside
     // `Sockudo.idempotent`, the key is the scope's for this publish's position.
-    const publish = (
-      channels: string | ReadonlyArray<string>,
-      name: string,
-      data: unknown,
-      options?: TriggerOptions
-    ): Effect.Effect<TriggerResult, PublisherError> => {
+    const publish: Service["publish"] = (channels, nameOrEvent, dataOrOptions?, maybeOptions?) => {
       let alone: Effect.Effect<TriggerResult, PublisherError> | undefined
       let prepared: PreparedPublish | undefined
       let preparedFor: string | undefined
       const identity = {}
       const self = Effect.withFiber((fiber): Effect.Effect<TriggerResult, PublisherError> => {
         if (closed) return Effect.fail(closedError())
+        const args = publishArgs("publish", nameOrEvent, dataOrOptions, maybeOptions)
+        if (Result.isFailure(args)) return Effect.fail(args.failure)
+        const { name, data, options } = args.success
         const list: ReadonlyArray<string> = typeof channels === "string" ? [channels] : channels
         if (!Array.isArray(list) || list.length === 0) {
           return Effect.fail(Validation.validationError("publish", "channels", "must name at least one channel"))

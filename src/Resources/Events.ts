@@ -26,6 +26,7 @@ import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
 import { scopedKey } from "../Idempotency.ts"
 import { md5Hex } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import * as SockudoEvent from "../SockudoEvent.ts"
 import * as Validation from "../Validation.ts"
 import { checkExtras, type MessageExtras } from "./Extras.ts"
 
@@ -72,6 +73,68 @@ export interface TriggerOptions extends EventOptions {
 }
 
 /**
+ * What a publish takes after its channels (or user): an event name, its data and options, or a
+ * typed event (`SockudoEvent`'s `make`) and options, whose data its Schema encodes.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Sockudo, SockudoEvent } from "effect-sockudo"
+ *
+ * const OrderCreated = SockudoEvent.make("order.created", Schema.Struct({ id: Schema.String }))
+ * const publish = Effect.gen(function* () {
+ *   const sockudo = yield* Sockudo.Sockudo
+ *   yield* sockudo.trigger("orders", "order.created", { id: "ord_1" }, { socketId: "123.456" })
+ *   yield* sockudo.trigger("orders", OrderCreated.make({ id: "ord_1" }), { socketId: "123.456" })
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export type PublishArgs =
+  | [name: string, data: unknown, options?: TriggerOptions | undefined]
+  | [event: SockudoEvent.Outgoing, options?: TriggerOptions | undefined]
+
+/**
+ * A publish's event name, data and options, however they were given.
+ *
+ * @since 0.2.0
+ */
+export interface Publish {
+  /** The event name. */
+  readonly name: string
+  /** The data: as given, or a typed event's (encoded with its Schema when the publish is prepared). */
+  readonly data: unknown
+  /** The options. */
+  readonly options: TriggerOptions | undefined
+}
+
+/**
+ * The name, data and options of a publish given as {@link PublishArgs}: a typed event's own,
+ * or the arguments as given. A typed event with a third argument is refused (its options come
+ * second), also from plain JavaScript.
+ *
+ * @since 0.2.0
+ */
+export const publishArgs = (
+  operation: string,
+  nameOrEvent: string | SockudoEvent.Outgoing,
+  dataOrOptions: unknown,
+  options: TriggerOptions | undefined
+): Result.Result<Publish, SockudoValidationError> => {
+  if (!SockudoEvent.isOutgoing(nameOrEvent)) {
+    return Result.succeed({ name: nameOrEvent as string, data: dataOrOptions, options })
+  }
+  if (options !== undefined) {
+    return Validation.invalid(
+      operation,
+      "options",
+      "of a typed event come right after it (trigger(channel, event, options))"
+    )
+  }
+  return Result.succeed({ name: nameOrEvent.name, data: nameOrEvent.data, options: dataOrOptions as TriggerOptions })
+}
+
+/**
  * One event of a batch.
  *
  * @since 0.1.0
@@ -81,7 +144,10 @@ export interface BatchEvent extends EventOptions {
   readonly channel: string
   /** The event name. */
   readonly name: string
-  /** The event data: a string is sent as is, anything else as its JSON. */
+  /**
+   * The event data: a string is sent as is, anything else as its JSON; the data of a typed
+   * event (`{ channel, ...OrderCreated.make(order) }`) is encoded with its Schema.
+   */
   readonly data: unknown
   /** This item's own dedupe key (shares the server's key space with `trigger` keys). */
   readonly idempotencyKey?: string | undefined
@@ -396,18 +462,20 @@ export const make = Effect.gen(function* () {
     channel: string,
     data: unknown
   ): Result.Result<string, SockudoValidationError | SockudoEncryptionError> => {
-    let json: string
-    if (Validation.isEncryptedChannel(channel)) {
-      // Encrypted payloads are always JSON, so clients decode a string as a string.
-      const serialized = Validation.toJson(data)
-      if ("error" in serialized) return invalid(operation, field, serialized.error)
-      const sealed = encryption.seal(channel, serialized.json)
+    const encrypted = Validation.isEncryptedChannel(channel)
+    // Typed data is the JSON of its encoded form, so its definition decodes it back; encrypted
+    // payloads are always JSON, so clients decode a string as a string.
+    const serialized = SockudoEvent.isTypedData(data)
+      ? SockudoEvent.serialize(data)
+      : encrypted
+        ? Validation.toJson(data)
+        : Validation.serializeData(data)
+    if ("error" in serialized) return invalid(operation, field, serialized.error)
+    let json = serialized.json
+    if (encrypted) {
+      const sealed = encryption.seal(channel, json)
       if (Result.isFailure(sealed)) return Result.fail(sealed.failure)
       json = sealed.success
-    } else {
-      const serialized = Validation.serializeData(data)
-      if ("error" in serialized) return invalid(operation, field, serialized.error)
-      json = serialized.json
     }
     if (limits.maxPayloadBytes !== undefined) {
       const bytes = Validation.byteLength(json)
@@ -641,28 +709,32 @@ export const make = Effect.gen(function* () {
    * })
    * ```
    */
-  const trigger = (
+  const trigger: (
     channels: string | ReadonlyArray<string>,
-    name: string,
-    data: unknown,
-    options?: TriggerOptions
-  ): Effect.Effect<TriggerResult, PublishError> =>
-    http.planOnce("Sockudo.trigger", () =>
-      prepareTrigger("trigger", typeof channels === "string" ? [channels] : channels, name, data, options)
-    )
+    ...args: PublishArgs
+  ) => Effect.Effect<TriggerResult, PublishError> = (channels, nameOrEvent, dataOrOptions?, maybeOptions?) =>
+    http.planOnce("Sockudo.trigger", () => {
+      const args = publishArgs("trigger", nameOrEvent, dataOrOptions, maybeOptions)
+      if (Result.isFailure(args)) return Result.fail(args.failure)
+      const { name, data, options } = args.success
+      return prepareTrigger("trigger", typeof channels === "string" ? [channels] : channels, name, data, options)
+    })
 
   /**
    * Publishes an event to every signed-in connection of one user (`#server-to-user-<id>`).
    */
-  const sendToUser = (
-    userId: string,
-    name: string,
-    data: unknown,
-    options?: TriggerOptions
-  ): Effect.Effect<TriggerResult, PublishError> =>
+  const sendToUser: (userId: string, ...args: PublishArgs) => Effect.Effect<TriggerResult, PublishError> = (
+    userId,
+    nameOrEvent,
+    dataOrOptions?,
+    maybeOptions?
+  ) =>
     http.planOnce("Sockudo.sendToUser", () => {
       const reason = Validation.channelUserId(userId)
       if (reason) return invalid("sendToUser", "userId", reason)
+      const args = publishArgs("sendToUser", nameOrEvent, dataOrOptions, maybeOptions)
+      if (Result.isFailure(args)) return Result.fail(args.failure)
+      const { name, data, options } = args.success
       return prepareTrigger("sendToUser", [Validation.userChannelPrefix + userId], name, data, options)
     })
 
