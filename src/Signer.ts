@@ -13,12 +13,12 @@
  *
  * @since 0.1.0
  */
-import { createHmac, hash, type KeyObject } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { prepareHmac } from "./internal/Sha256.ts"
+import { compareUtf8, utf8Bytes } from "./internal/Bytes.ts"
+import { digest } from "./internal/Digest.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
 /**
@@ -46,26 +46,14 @@ export const reservedQueryKeys: ReadonlySet<string> = new Set([
  *
  * @since 0.1.0
  */
-export const md5Hex = (body: string | Uint8Array): string => hash("md5", body, "hex")
+export const md5Hex = (body: string | Uint8Array): string => digest.md5Hex(body)
 
 /**
- * Lowercase hex HMAC-SHA256.
+ * Lowercase hex HMAC-SHA256 (a string key or message is taken as its UTF-8 bytes).
  *
  * @since 0.1.0
  */
-export const hmacHex = (key: KeyObject | string, data: string | Uint8Array): string =>
-  createHmac("sha256", key).update(data).digest("hex")
-
-const isAscii = (s: string) => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
-  return true
-}
-
-/** Byte order of UTF-8 strings, as the server's BTreeMap<String> sorts them. */
-const compareBytes = (a: string, b: string): number => {
-  if (isAscii(a) && isAscii(b)) return a < b ? -1 : a > b ? 1 : 0
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
-}
+export const hmacHex = (key: string | Uint8Array, data: string | Uint8Array): string => digest.hmacSha256Hex(key, data)
 
 /**
  * The exact string the server signs for a request: `METHOD\npath\nk=v&k=v`, keys lower-cased and
@@ -75,7 +63,7 @@ const compareBytes = (a: string, b: string): number => {
  */
 export const stringToSign = (method: string, path: string, params: ReadonlyArray<QueryParam>): string => {
   const entries = params.map(([k, v]) => [k.toLowerCase(), v] as const)
-  entries.sort((a, b) => compareBytes(a[0], b[0]))
+  entries.sort((a, b) => compareUtf8(a[0], b[0]))
   let query = ""
   for (let i = 0; i < entries.length; i++) {
     const [k, v] = entries[i]!
@@ -177,7 +165,7 @@ export class Signer extends Context.Service<Signer, Service>()("effect-sockudo/S
  * @since 0.1.0
  */
 export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Service => {
-  const mac = prepareHmac(new TextEncoder().encode(Redacted.value(secret)))
+  const mac = digest.preparedHmacSha256Hex(utf8Bytes(Redacted.value(secret)))
   const authPrefix = `auth_key=${encode(key)}`
   return {
     key,

@@ -27,6 +27,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Base64 from "effect/encoding/Base64"
 import type * as Fiber from "effect/Fiber"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
@@ -233,7 +234,7 @@ export const make = Effect.gen(function* () {
     encryptionMasterKeyBase64:
       config.encryptionMasterKey === undefined
         ? undefined
-        : Redacted.make(Buffer.from(Redacted.value(config.encryptionMasterKey)).toString("base64"))
+        : Redacted.make(Base64.encode(Redacted.value(config.encryptionMasterKey)))
   }
 
   const authorizeChannel = (

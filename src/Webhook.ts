@@ -32,6 +32,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Base64 from "effect/encoding/Base64"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -45,7 +46,8 @@ import {
   SockudoWebhookKeyError,
   SockudoWebhookSignatureError
 } from "./Errors.ts"
-import { prepareHmac } from "./internal/Sha256.ts"
+import { utf8Bytes } from "./internal/Bytes.ts"
+import { digest, equalConstantTime } from "./internal/Digest.ts"
 import { hmacHex } from "./Signer.ts"
 import { isEncryptedChannel, isRecord } from "./Validation.ts"
 
@@ -284,8 +286,6 @@ const HEX64 = /^[0-9a-f]{64}$/
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-const textEncoder = new TextEncoder()
-
 /** What a field of a flat schema accepts, or `undefined` when the field needs the full decoder. */
 const accepts = (ast: SchemaAST.AST): ((value: unknown) => boolean) | undefined => {
   if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
@@ -406,8 +406,8 @@ const decodeMasterKey = (encoded: Redacted.Redacted<string> | undefined): Uint8A
   if (encoded === undefined) return undefined
   const text = Redacted.value(encoded)
   if (!BASE64.test(text)) return "invalid"
-  const bytes = Buffer.from(text, "base64")
-  return bytes.length === 32 ? new Uint8Array(bytes) : "invalid"
+  const bytes = Base64.decode(text)
+  return Result.isSuccess(bytes) && bytes.success.length === 32 ? bytes.success : "invalid"
 }
 
 /**
@@ -463,13 +463,6 @@ const rawBody = (body: unknown): string | Uint8Array | undefined => {
 /** A key's secrets, each with its HMAC prepared. */
 type PreparedKey = ReadonlyArray<(body: string | Uint8Array) => string>
 
-/** Equal 64-character hex strings, in time that does not depend on where they differ. */
-const sameHex = (a: string, b: string): boolean => {
-  let diff = a.length ^ b.length
-  for (let i = 0; i < 64; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
-}
-
 /**
  * A webhook verifier with its credentials prepared: every secret's HMAC keyed once, the master
  * key decoded once and the maximum age read once. Answers the verified webhook of a request, or
@@ -490,7 +483,9 @@ export const makeVerifier = (credentials: Credentials, options?: VerifyOptions):
     if (keys.has(c.key)) continue
     keys.set(
       c.key,
-      [c.secret, ...(c.previousSecrets ?? [])].map((secret) => prepareHmac(textEncoder.encode(Redacted.value(secret))))
+      [c.secret, ...(c.previousSecrets ?? [])].map((secret) =>
+        digest.preparedHmacSha256Hex(utf8Bytes(Redacted.value(secret)))
+      )
     )
   }
   const masterKey = decodeMasterKey(credentials.encryptionMasterKeyBase64)
@@ -536,7 +531,7 @@ export const makeVerifier = (credentials: Credentials, options?: VerifyOptions):
     let valid = false
     if (HEX64.test(signature)) {
       // Every candidate is compared, so the time taken does not tell which secret matched.
-      for (const mac of secrets) valid = sameHex(signature, mac(body)) || valid
+      for (const mac of secrets) valid = equalConstantTime(signature, mac(body)) || valid
     }
     if (!valid) {
       return Result.fail(new SockudoWebhookSignatureError({ message: "the webhook signature does not match its body" }))
