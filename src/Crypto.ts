@@ -6,14 +6,15 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Base64 from "effect/encoding/Base64"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import { SockudoEncryptionError } from "./Errors.ts"
+import { digest } from "./internal/Digest.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
 const utf8 = new TextEncoder()
@@ -25,8 +26,13 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
  *
  * @since 0.1.0
  */
-export const sharedSecret = (masterKey: Uint8Array, channel: string): Uint8Array =>
-  new Uint8Array(createHash("sha256").update(channel, "utf8").update(masterKey).digest())
+export const sharedSecret = (masterKey: Uint8Array, channel: string): Uint8Array => {
+  const name = utf8.encode(channel)
+  const input = new Uint8Array(name.length + masterKey.length)
+  input.set(name)
+  input.set(masterKey, name.length)
+  return digest.sha256(input)
+}
 
 /**
  * Seals a UTF-8 plaintext under a channel key; returns the wire string
@@ -38,8 +44,8 @@ export const seal = (key: Uint8Array, plaintext: string, nonce?: Uint8Array): st
   const n = nonce ?? globalThis.crypto.getRandomValues(new Uint8Array(24))
   const ciphertext = xsalsa20poly1305(key, n).encrypt(utf8.encode(plaintext))
   return JSON.stringify({
-    nonce: Buffer.from(n).toString("base64"),
-    ciphertext: Buffer.from(ciphertext).toString("base64")
+    nonce: Base64.encode(n),
+    ciphertext: Base64.encode(ciphertext)
   })
 }
 
@@ -64,11 +70,15 @@ export const open = (key: Uint8Array, channel: string, data: string): Result.Res
   if (typeof nonce !== "string" || typeof ciphertext !== "string" || !BASE64.test(nonce) || !BASE64.test(ciphertext)) {
     return malformed("encrypted data needs base64 'nonce' and 'ciphertext' fields")
   }
-  const nonceBytes = Buffer.from(nonce, "base64")
-  if (nonceBytes.length !== 24) return malformed("the nonce must be 24 bytes")
+  const nonceBytes = Base64.decode(nonce)
+  const sealed = Base64.decode(ciphertext)
+  if (Result.isFailure(nonceBytes) || Result.isFailure(sealed)) {
+    return malformed("encrypted data needs base64 'nonce' and 'ciphertext' fields")
+  }
+  if (nonceBytes.success.length !== 24) return malformed("the nonce must be 24 bytes")
   let plain: Uint8Array
   try {
-    plain = xsalsa20poly1305(key, new Uint8Array(nonceBytes)).decrypt(new Uint8Array(Buffer.from(ciphertext, "base64")))
+    plain = xsalsa20poly1305(key, nonceBytes.success).decrypt(sealed.success)
   } catch {
     return Result.fail(
       new SockudoEncryptionError({
@@ -129,7 +139,7 @@ export const make = (masterKey: Redacted.Redacted<Uint8Array> | undefined): Serv
   const master = Redacted.value(masterKey)
   return {
     enabled: true,
-    sharedSecretBase64: (channel) => Result.succeed(Buffer.from(sharedSecret(master, channel)).toString("base64")),
+    sharedSecretBase64: (channel) => Result.succeed(Base64.encode(sharedSecret(master, channel))),
     seal: (channel, plaintext) => Result.succeed(seal(sharedSecret(master, channel), plaintext)),
     open: (channel, data) => open(sharedSecret(master, channel), channel, data)
   }

@@ -17,10 +17,10 @@
  *
  * @since 0.1.0
  */
-import { createHash, randomUUID } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type { SockudoValidationError } from "./Errors.ts"
+import { digest } from "./internal/Digest.ts"
 import { validationError } from "./Validation.ts"
 
 /**
@@ -47,7 +47,7 @@ export class ScopeRun {
   /** The base of a scope nested at the next position: bounded in length, the same on every run. */
   childBase(): string {
     const position = this.next++
-    return createHash("sha256").update(`${this.base}:${position}`).digest("hex").slice(0, 32)
+    return digest.sha256Hex(`${this.base}:${position}`).slice(0, 32)
   }
 }
 
@@ -108,7 +108,7 @@ export const idempotent = <A, E, R>(
     const reason = keyReason(key)
     if (reason) return Effect.fail(validationError("idempotent", "key", reason))
   }
-  const generated = key ?? randomUUID()
+  const generated = key ?? globalThis.crypto.randomUUID()
   return Effect.withFiber((fiber) => {
     const outer = fiber.getRef(CurrentScope)
     const base = key ?? (outer === undefined ? generated : outer.childBase())

@@ -13,11 +13,12 @@
  *
  * @since 0.1.0
  */
-import { createHmac, createSecretKey, hash, type KeyObject } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { compareUtf8, utf8Bytes } from "./internal/Bytes.ts"
+import { digest } from "./internal/Digest.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
 
 /**
@@ -45,67 +46,14 @@ export const reservedQueryKeys: ReadonlySet<string> = new Set([
  *
  * @since 0.1.0
  */
-export const md5Hex = (body: string | Uint8Array): string => hash("md5", body, "hex")
+export const md5Hex = (body: string | Uint8Array): string => digest.md5Hex(body)
 
 /**
- * Lowercase hex HMAC-SHA256.
+ * Lowercase hex HMAC-SHA256 (a string key or message is taken as its UTF-8 bytes).
  *
  * @since 0.1.0
  */
-export const hmacHex = (key: KeyObject | string, data: string | Uint8Array): string =>
-  createHmac("sha256", key).update(data).digest("hex")
-
-const BLOCK = 64
-
-/**
- * HMAC-SHA256 with the key prepared once (RFC 2104): the padded inner and outer keys are
- * computed up front, and each call is two one-shot `crypto.hash` calls over a reused buffer,
- * instead of building an `Hmac` object (which looks up the digest and allocates a context on
- * every call). The message is written as UTF-8, as `Hmac#update` does with a string.
- */
-const preparedHmac = (secret: Uint8Array): ((data: string) => string) => {
-  const key = secret.length > BLOCK ? hash("sha256", secret, "buffer") : secret
-  const inner = Buffer.alloc(BLOCK, 0x36)
-  const outer = Buffer.alloc(BLOCK + 32, 0x5c)
-  for (let i = 0; i < key.length; i++) {
-    inner[i] = inner[i]! ^ key[i]!
-    outer[i] = outer[i]! ^ key[i]!
-  }
-  let scratch = Buffer.allocUnsafe(BLOCK + 512)
-  inner.copy(scratch)
-  return (data) => {
-    const max = BLOCK + data.length * 3
-    if (scratch.length < max) {
-      scratch = Buffer.allocUnsafe(max * 2)
-      inner.copy(scratch)
-    }
-    let length = data.length
-    let ascii = true
-    for (let i = 0; i < length; i++) {
-      const c = data.charCodeAt(i)
-      if (c > 0x7f) {
-        ascii = false
-        break
-      }
-      scratch[BLOCK + i] = c
-    }
-    if (!ascii) length = scratch.write(data, BLOCK, "utf8")
-    const digest = hash("sha256", scratch.subarray(0, BLOCK + length), "buffer") as unknown as Buffer
-    outer.set(digest, BLOCK)
-    return hash("sha256", outer, "hex")
-  }
-}
-
-const isAscii = (s: string) => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
-  return true
-}
-
-/** Byte order of UTF-8 strings, as the server's BTreeMap<String> sorts them. */
-const compareBytes = (a: string, b: string): number => {
-  if (isAscii(a) && isAscii(b)) return a < b ? -1 : a > b ? 1 : 0
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
-}
+export const hmacHex = (key: string | Uint8Array, data: string | Uint8Array): string => digest.hmacSha256Hex(key, data)
 
 /**
  * The exact string the server signs for a request: `METHOD\npath\nk=v&k=v`, keys lower-cased and
@@ -115,7 +63,7 @@ const compareBytes = (a: string, b: string): number => {
  */
 export const stringToSign = (method: string, path: string, params: ReadonlyArray<QueryParam>): string => {
   const entries = params.map(([k, v]) => [k.toLowerCase(), v] as const)
-  entries.sort((a, b) => compareBytes(a[0], b[0]))
+  entries.sort((a, b) => compareUtf8(a[0], b[0]))
   let query = ""
   for (let i = 0; i < entries.length; i++) {
     const [k, v] = entries[i]!
@@ -217,9 +165,7 @@ export class Signer extends Context.Service<Signer, Service>()("effect-sockudo/S
  * @since 0.1.0
  */
 export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Service => {
-  const secretBytes = Buffer.from(Redacted.value(secret), "utf8")
-  const hmacKey = createSecretKey(secretBytes)
-  const signRequest = preparedHmac(secretBytes)
+  const signRequest = digest.preparedHmacSha256Hex(utf8Bytes(Redacted.value(secret)))
   const authPrefix = `auth_key=${encode(key)}`
   return {
     key,
@@ -240,9 +186,9 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
       return `${query}&auth_signature=${signature}`
     },
     authorizeChannel: (socketId, channel, channelData) =>
-      `${key}:${hmacHex(hmacKey, channelAuthString(socketId, channel, channelData))}`,
-    authenticateUser: (socketId, userData) => `${key}:${hmacHex(hmacKey, userAuthString(socketId, userData))}`,
-    signWebhook: (body) => hmacHex(hmacKey, body)
+      `${key}:${signRequest(channelAuthString(socketId, channel, channelData))}`,
+    authenticateUser: (socketId, userData) => `${key}:${signRequest(userAuthString(socketId, userData))}`,
+    signWebhook: signRequest
   }
 }
 

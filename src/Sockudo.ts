@@ -24,6 +24,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Base64 from "effect/encoding/Base64"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -194,7 +195,7 @@ export const make = Effect.gen(function* () {
     encryptionMasterKeyBase64:
       config.encryptionMasterKey === undefined
         ? undefined
-        : Redacted.make(Buffer.from(Redacted.value(config.encryptionMasterKey)).toString("base64"))
+        : Redacted.make(Base64.encode(Redacted.value(config.encryptionMasterKey)))
   }
 
   const authorizeChannel = Effect.fn("Sockudo.authorizeChannel")(function* (

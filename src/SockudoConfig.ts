@@ -26,9 +26,11 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Base64 from "effect/encoding/Base64"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { SockudoConfigError, type SockudoError } from "./Errors.ts"
 import { isPositiveInt } from "./Validation.ts"
@@ -305,14 +307,15 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
       if (typeof encoded !== "string") {
         return fail("encryptionMasterKeyBase64", "encryptionMasterKeyBase64 must be a Redacted string")
       }
-      const bytes = BASE64.test(encoded) ? Buffer.from(encoded, "base64") : undefined
+      const decoded = BASE64.test(encoded) ? Base64.decode(encoded) : undefined
+      const bytes = decoded !== undefined && Result.isSuccess(decoded) ? decoded.success : undefined
       if (bytes === undefined || bytes.length !== 32) {
         return fail(
           "encryptionMasterKeyBase64",
           "encryptionMasterKeyBase64 must be the base64 encoding of exactly 32 bytes"
         )
       }
-      encryptionMasterKey = Redacted.make(new Uint8Array(bytes), { label: "encryptionMasterKey" })
+      encryptionMasterKey = Redacted.make(bytes, { label: "encryptionMasterKey" })
     }
 
     return Effect.succeed<Resolved>({

@@ -29,10 +29,10 @@
  *
  * @since 0.1.0
  */
-import { timingSafeEqual } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Base64 from "effect/encoding/Base64"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -45,6 +45,7 @@ import {
   SockudoWebhookKeyError,
   SockudoWebhookSignatureError
 } from "./Errors.ts"
+import { equalConstantTime } from "./internal/Digest.ts"
 import { hmacHex } from "./Signer.ts"
 import { isEncryptedChannel, isRecord } from "./Validation.ts"
 
@@ -328,8 +329,8 @@ const decodeMasterKey = (encoded: Redacted.Redacted<string> | undefined): Uint8A
   if (encoded === undefined) return undefined
   const text = Redacted.value(encoded)
   if (!BASE64.test(text)) return "invalid"
-  const bytes = Buffer.from(text, "base64")
-  return bytes.length === 32 ? new Uint8Array(bytes) : "invalid"
+  const bytes = Base64.decode(text)
+  return Result.isSuccess(bytes) && bytes.success.length === 32 ? bytes.success : "invalid"
 }
 
 /**
@@ -440,10 +441,9 @@ export const verifyResult = (
   }
   let valid = false
   if (HEX64.test(signature)) {
-    const given = Buffer.from(signature)
     // Every candidate is compared, so the time taken does not tell which secret matched.
     for (const secret of secrets) {
-      valid = timingSafeEqual(given, Buffer.from(hmacHex(Redacted.value(secret), body))) || valid
+      valid = equalConstantTime(signature, hmacHex(Redacted.value(secret), body)) || valid
     }
   }
   if (!valid) {

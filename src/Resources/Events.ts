@@ -14,7 +14,6 @@
  *
  * @since 0.1.0
  */
-import { randomUUID } from "node:crypto"
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -387,7 +386,7 @@ export const make = Effect.gen(function* () {
   const limits: Limits = config.limits
 
   const chooseKey = (given: string | undefined) =>
-    given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
+    given ?? scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
 
   /** The `data` field as sent: serialised, and sealed for an encrypted channel. */
   const wireData = (

@@ -18,7 +18,6 @@
  * @since 0.1.0
  */
 
-import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -489,7 +488,7 @@ export const make = Effect.gen(function* () {
       const bytes = typeof given === "string" ? Validation.byteLength(given) : 0
       if (bytes === 0 || bytes > OP_ID_MAX_BYTES) return invalid(operation, "opId", "must be 1 to 64 bytes")
     }
-    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
+    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
     if (opId !== undefined) wire.op_id = opId
     const body = Validation.toJson(wire)
     if ("error" in body) return invalid(operation, "extras", body.error)

@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 
-import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -166,7 +165,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       body: json({
         appId,
         publishId: checked.publishId,
-        eventId: checked.eventId ?? scopedKey() ?? randomUUID(),
+        eventId: checked.eventId ?? scopedKey() ?? globalThis.crypto.randomUUID(),
         occurredAtMs: checked.occurredAtMs,
         result: { appId, publishId: checked.publishId, ...checked.result }
       }),

@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 
-import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
@@ -178,7 +177,7 @@ export const isMillis = (u: unknown): u is number => Number.isInteger(u) && (u a
  */
 export const makeContext = (config: SockudoConfig["Service"], http: Http["Service"]) => {
   const appId = config.appId
-  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? randomUUID() : undefined)
+  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
 
   const get = <A>(operation: string, path: string, decode: Decoder<A>, query?: ReadonlyArray<QueryParam>) =>
     http.request({ operation, method: "GET", path, query, headers: admin, decode })

@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import { type ApiRequest, type ApiResponse, apiError, badBodyShape, ok, type PublishedEvent } from "./Api.ts"
 import type { AppRuntime } from "./App.ts"
@@ -208,7 +207,7 @@ const publishOne = (
   // A versioned channel's store delivers the create itself, with its `sockudo_*` headers.
   if (receipt.message_serial === undefined) app.hub.publish(channel, event.name, data, extras, event.socket_id, nowMs)
   const result: Receipt = {
-    acknowledgement_id: receipt.message_serial ?? event.message_id ?? randomUUID(),
+    acknowledgement_id: receipt.message_serial ?? event.message_id ?? globalThis.crypto.randomUUID(),
     ...receipt
   }
   if (messageKey !== undefined) app.idempotency.recordMessage(channel, messageKey, fingerprint, result, nowMs)

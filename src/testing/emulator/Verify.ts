@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto"
+import { compareUtf8 } from "../../internal/Bytes.ts"
+import { digest, equalConstantTime } from "../../internal/Digest.ts"
 import { type ApiResponse, apiError } from "./Api.ts"
 
 /**
@@ -120,23 +121,14 @@ export const parseQuery = (raw: string): Array<QueryPair> => {
  *
  * @since 0.1.0
  */
-export const md5Hex = (data: string | Uint8Array): string => createHash("md5").update(data).digest("hex")
+export const md5Hex = (data: string | Uint8Array): string => digest.md5Hex(data)
 
 /**
  * Lowercase hex HMAC-SHA256 with a secret.
  *
  * @since 0.1.0
  */
-export const hmacSha256Hex = (secret: string, data: string | Uint8Array): string =>
-  createHmac("sha256", secret).update(data).digest("hex")
-
-const sameString = (a: string, b: string): boolean => {
-  const x = Buffer.from(a, "utf8")
-  const y = Buffer.from(b, "utf8")
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"))
+export const hmacSha256Hex = (secret: string, data: string | Uint8Array): string => digest.hmacSha256Hex(secret, data)
 
 const authFailed = (message: string) => apiError(401, "auth_failed", message)
 const invalidInput = (message: string) => apiError(400, "invalid_input", message)
@@ -168,14 +160,14 @@ const signingMap = (pairs: ReadonlyArray<QueryPair>): Map<string, string> => {
   const original = new Map<string, string>()
   for (const [k, v] of pairs) if (k !== "auth_signature") original.set(k, v)
   const lower = new Map<string, string>()
-  for (const k of [...original.keys()].sort(byteOrder)) lower.set(k.toLowerCase(), original.get(k)!)
+  for (const k of [...original.keys()].sort(compareUtf8)) lower.set(k.toLowerCase(), original.get(k)!)
   return lower
 }
 
 const signingQuery = (pairs: ReadonlyArray<QueryPair>): string => {
   const map = signingMap(pairs)
   return [...map.keys()]
-    .sort(byteOrder)
+    .sort(compareUtf8)
     .map((k) => `${k}=${map.get(k)!}`)
     .join("&")
 }
@@ -239,7 +231,7 @@ export const verifyRequest = <A extends AppCredentials>(
   }
   // 10. and 11. the signature
   const expected = hmacSha256Hex(app.secret, stringToSign(input.method, path, pairs))
-  if (!sameString(expected, typed.auth_signature ?? "")) return reject(authFailed("Invalid API signature"))
+  if (!equalConstantTime(expected, typed.auth_signature ?? "")) return reject(authFailed("Invalid API signature"))
   return { _tag: "Verified", app, pairs }
 }
 
@@ -273,7 +265,7 @@ export const verifyChannelAuth = (
   channel: string,
   auth: string,
   channelData: string | undefined
-): boolean => sameString(auth, expectedChannelAuth(app, socketId, channel, channelData))
+): boolean => equalConstantTime(auth, expectedChannelAuth(app, socketId, channel, channelData))
 
 /**
  * Whether a `pusher:signin` `auth` is valid: the server compares only the part after the first
@@ -284,5 +276,5 @@ export const verifyChannelAuth = (
 export const verifySignin = (app: AppCredentials, socketId: string, auth: string, userData: string): boolean => {
   const colon = auth.indexOf(":")
   if (colon === -1) return false
-  return sameString(auth.slice(colon + 1), hmacSha256Hex(app.secret, `${socketId}::user::${userData}`))
+  return equalConstantTime(auth.slice(colon + 1), hmacSha256Hex(app.secret, `${socketId}::user::${userData}`))
 }

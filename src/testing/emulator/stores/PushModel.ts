@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
+import { digest } from "../../../internal/Digest.ts"
 import { type ApiRequest, type ApiResponse, type AppHandle, badQuery, type Route } from "../Api.ts"
 import { base64UrlDecode, base64UrlEncode } from "./Bytes.ts"
 import { Body } from "./JsonBody.ts"
@@ -61,7 +61,7 @@ export interface Recipient {
  *
  * @since 0.1.0
  */
-export const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex")
+export const sha256 = (s: string): string => digest.sha256Hex(s)
 
 /**
  * The 500 the server answers for a push store validation failure (every store error is a 500).

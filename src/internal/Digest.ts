@@ -1,0 +1,163 @@
+/**
+ * The digests the SDK signs and checks with (HMAC-SHA256, MD5, SHA-256), in two implementations
+ * with one contract:
+ *
+ * - `node`, over `node:crypto`: the fastest on Node (native, SHA-NI), also on Bun, Deno and
+ *   Workers with `nodejs_compat`;
+ * - `portable`, over `@noble/hashes`: plain JavaScript, on every runtime.
+ *
+ * {@link digest} is `node` where the runtime hands out `node:crypto` synchronously
+ * (`process.getBuiltinModule`, Node >= 22.3, Bun, Deno), and `portable` elsewhere. Nothing here
+ * imports a Node built-in, so a bundle for `platform=neutral` holds no `node:` import and runs
+ * on Workers without `nodejs_compat`.
+ *
+ * @since 0.1.0
+ */
+import { hmac } from "@noble/hashes/hmac.js"
+import { md5 } from "@noble/hashes/legacy.js"
+import { sha256 } from "@noble/hashes/sha2.js"
+import * as Hex from "effect/encoding/Hex"
+import { utf8Bytes } from "./Bytes.ts"
+
+/**
+ * One implementation of the digests. Text is hashed as its UTF-8 bytes; hex is lowercase.
+ *
+ * @since 0.1.0
+ */
+export interface Digests {
+  /** Which implementation this is. */
+  readonly name: "node" | "portable"
+  /** MD5, hex. */
+  readonly md5Hex: (data: string | Uint8Array) => string
+  /** SHA-256, the 32 bytes. */
+  readonly sha256: (data: string | Uint8Array) => Uint8Array
+  /** SHA-256, hex. */
+  readonly sha256Hex: (data: string | Uint8Array) => string
+  /** HMAC-SHA256 under a key, hex. */
+  readonly hmacSha256Hex: (key: string | Uint8Array, data: string | Uint8Array) => string
+  /** HMAC-SHA256 with the key prepared once: the function that signs each message, hex. */
+  readonly preparedHmacSha256Hex: (key: string | Uint8Array) => (data: string | Uint8Array) => string
+}
+
+const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? utf8Bytes(data) : data)
+
+/**
+ * The digests over `@noble/hashes`: every runtime.
+ *
+ * @since 0.1.0
+ */
+export const portable: Digests = {
+  name: "portable",
+  md5Hex: (data) => Hex.encode(md5(bytesOf(data))),
+  sha256: (data) => sha256(bytesOf(data)),
+  sha256Hex: (data) => Hex.encode(sha256(bytesOf(data))),
+  hmacSha256Hex: (key, data) => Hex.encode(hmac(sha256, bytesOf(key), bytesOf(data))),
+  preparedHmacSha256Hex: (key) => {
+    // The padded inner and outer states are hashed once here; each message clones them.
+    const prepared = hmac.create(sha256, bytesOf(key))
+    return (data) => Hex.encode(prepared.clone().update(bytesOf(data)).digest())
+  }
+}
+
+type NodeCrypto = typeof import("node:crypto")
+
+const BLOCK = 64
+const utf8 = new TextEncoder()
+
+/**
+ * HMAC-SHA256 with the key prepared once (RFC 2104): the padded inner and outer keys are
+ * computed up front, and each call is two one-shot `crypto.hash` calls over a reused buffer,
+ * instead of building an `Hmac` object (which looks up the digest and allocates a context on
+ * every call). A string message is written as UTF-8, as `Hmac#update` does.
+ */
+const nodePreparedHmac = (crypto: NodeCrypto, secret: Uint8Array): ((data: string | Uint8Array) => string) => {
+  const key = secret.length > BLOCK ? (crypto.hash("sha256", secret, "buffer") as Uint8Array) : secret
+  const inner = new Uint8Array(BLOCK).fill(0x36)
+  const outer = new Uint8Array(BLOCK + 32).fill(0x5c)
+  for (let i = 0; i < key.length; i++) {
+    inner[i] = inner[i]! ^ key[i]!
+    outer[i] = outer[i]! ^ key[i]!
+  }
+  let scratch = new Uint8Array(BLOCK + 512)
+  scratch.set(inner)
+  return (data) => {
+    const max = BLOCK + (typeof data === "string" ? data.length * 3 : data.length)
+    if (scratch.length < max) {
+      scratch = new Uint8Array(max * 2)
+      scratch.set(inner)
+    }
+    let length = data.length
+    if (typeof data === "string") {
+      for (let i = 0; i < length; i++) {
+        const c = data.charCodeAt(i)
+        if (c > 0x7f) {
+          length = utf8.encodeInto(data, scratch.subarray(BLOCK)).written
+          break
+        }
+        scratch[BLOCK + i] = c
+      }
+    } else {
+      scratch.set(data, BLOCK)
+    }
+    outer.set(crypto.hash("sha256", scratch.subarray(0, BLOCK + length), "buffer") as Uint8Array, BLOCK)
+    return crypto.hash("sha256", outer, "hex")
+  }
+}
+
+/**
+ * The digests over a `node:crypto` module.
+ *
+ * @since 0.1.0
+ */
+export const node = (crypto: NodeCrypto): Digests => ({
+  name: "node",
+  md5Hex: (data) => crypto.hash("md5", data, "hex"),
+  sha256: (data) => new Uint8Array(crypto.hash("sha256", data, "buffer")),
+  sha256Hex: (data) => crypto.hash("sha256", data, "hex"),
+  hmacSha256Hex: (key, data) => crypto.createHmac("sha256", key).update(data).digest("hex"),
+  preparedHmacSha256Hex: (key) => nodePreparedHmac(crypto, bytesOf(key))
+})
+
+/**
+ * `node:crypto` when the runtime hands it out synchronously and it has what {@link node} uses
+ * (`hash`, Node >= 21.7), else `undefined`.
+ *
+ * @since 0.1.0
+ */
+export const nodeCrypto = (): NodeCrypto | undefined => {
+  const getBuiltinModule = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule
+  if (typeof getBuiltinModule !== "function") return undefined
+  let crypto: Partial<NodeCrypto> | undefined
+  try {
+    crypto = getBuiltinModule("node:crypto") as Partial<NodeCrypto> | undefined
+  } catch {
+    return undefined
+  }
+  return typeof crypto?.hash === "function" && typeof crypto.createHmac === "function"
+    ? (crypto as NodeCrypto)
+    : undefined
+}
+
+/**
+ * The digests of this runtime: {@link node} where `node:crypto` is at hand, else {@link portable}.
+ *
+ * @since 0.1.0
+ */
+export const digest: Digests = /*#__PURE__*/ (() => {
+  const crypto = nodeCrypto()
+  return crypto === undefined ? portable : node(crypto)
+})()
+
+/**
+ * Whether two strings are equal, in time that depends on their lengths only (for signatures:
+ * the time taken does not tell how much of a forged one was right).
+ *
+ * @since 0.1.0
+ */
+export const equalConstantTime = (a: string, b: string): boolean => {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
