@@ -44,7 +44,14 @@ for (const runtime of runtimes) {
   const since = performance.now()
   const { bin, installed } = install(runtime)
   binaries.set(runtime.id, bin)
-  installTimes.set(runtime.id, installed ? `installed in ${seconds(since)}` : "cached")
+  installTimes.set(
+    runtime.id,
+    runtime.pkg === undefined
+      ? `this Node, ${process.version}`
+      : installed
+        ? `installed in ${seconds(since)}`
+        : "cached"
+  )
 }
 
 // ===== the emulator =====
@@ -266,6 +273,34 @@ const runOne = async (runtime: Runtime): Promise<ReadonlyArray<Result>> => {
   )
 }
 
+// ===== a canary: the suite fails what is wrong =====
+
+/**
+ * The suite in this process, against a fixture wrong for every check: no subscriber, a history
+ * channel that holds other events, a webhook signature and auth signatures of another secret. Each
+ * check must fail, or the suite could pass without looking.
+ */
+const canary = async (): Promise<ReadonlyArray<string>> => {
+  const right = fixtureFor({ id: "canary", label: "canary", kind: "script" })
+  const wrong = (signature: string) => signature.replace(/[0-9a-f]$/, (c) => (c === "0" ? "1" : "0"))
+  const fixture: Fixture = {
+    ...right,
+    historyChannel: right.subscribed,
+    webhook: { ...right.webhook, signature: wrong(right.webhook.signature) },
+    auth: { ...right.auth, privateAuth: wrong(right.auth.privateAuth), presenceAuth: wrong(right.auth.presenceAuth) }
+  }
+  const { run } = await import("./suite.ts")
+  const results = await run(fixture)
+  if (process.env.RUNTIME_SUITE_VERBOSE) for (const r of results) say(`canary ${r.check}: ${r.detail}`)
+  return results.filter((result) => result.ok).map((result) => result.check)
+}
+const passedWrong = await canary()
+say(
+  passedWrong.length === 0
+    ? `canary: all ${checks.length} checks failed a wrong fixture, as they must`
+    : `canary: ${passedWrong.join(", ")} passed a wrong fixture`
+)
+
 // ===== all of them =====
 
 const outcomes: Array<{ readonly runtime: Runtime; readonly results: ReadonlyArray<Result>; readonly time: string }> =
@@ -312,4 +347,4 @@ const all = outcomes.flatMap((o) => o.results)
 const passed = all.filter((r) => r.ok).length
 say(`finished in ${seconds(started)}`)
 console.log(`runtimes: ${passed} passed, ${all.length - passed} failed`)
-process.exitCode = passed === all.length && drift.length === 0 ? 0 : 1
+process.exitCode = passed === all.length && drift.length === 0 && passedWrong.length === 0 ? 0 : 1
