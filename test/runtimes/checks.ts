@@ -10,7 +10,8 @@ export const checks = [
   "history stream",
   "webhook verify",
   "channel auth",
-  "endpoints"
+  "endpoints",
+  "testing"
 ] as const
 
 /** One of {@link checks}. */

@@ -26,7 +26,7 @@ type CheckEffect = Effect.Effect<string, unknown, Sockudo.Sockudo>
 const definitions = (
   fixture: Fixture,
   runner: ManagedRuntime.ManagedRuntime<Sockudo.Sockudo, unknown>
-): Record<Check, CheckEffect> => ({
+): Record<Exclude<Check, "testing">, CheckEffect> => ({
   publish: Effect.gen(function* () {
     const sockudo = yield* Sockudo.Sockudo
     const receipt = yield* sockudo.trigger(
@@ -144,6 +144,30 @@ const definitions = (
   })
 })
 
+/**
+ * The testing entry, run as a test runs it: on its own, not in the runner. Loaded here, not with the
+ * suite, so that an entry this runtime cannot load fails this check alone.
+ */
+const testing: Effect.Effect<string, unknown> = Effect.gen(function* () {
+  const SockudoTest = yield* Effect.promise(() => import("effect-sockudo/testing"))
+  const delivered = yield* Effect.gen(function* () {
+    const emulator = yield* SockudoTest.Emulator.Emulator
+    const sockudo = yield* Sockudo.Sockudo
+    const client = yield* emulator.connect()
+    yield* client.subscribe("orders")
+    yield* sockudo.trigger("orders", "order.created", { id: "ord_1" })
+    return (yield* client.events("orders")).map((message) => [message.event, message.data])
+  }).pipe(Effect.provide(SockudoTest.Emulator.layerTest()))
+  yield* same("the in-process emulator's client received", delivered, [["order.created", '{"id":"ord_1"}']])
+  const recorded = yield* Effect.gen(function* () {
+    const sockudo = yield* Sockudo.Sockudo
+    yield* sockudo.trigger("orders", "order.created", { id: "ord_2" })
+    return (yield* SockudoTest.RequestRecorder).requests.map((request) => [request.method, request.path])
+  }).pipe(Effect.provide(SockudoTest.layer()))
+  yield* same("the mock layer recorded", recorded, [["POST", "/apps/app-id/events"]])
+  return "the in-process emulator and the mock layer"
+})
+
 const reason = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   if (error instanceof Mismatch) return error.message
@@ -165,7 +189,7 @@ export const run = async (fixture: Fixture): Promise<ReadonlyArray<Result>> => {
   const results: Array<Result> = []
   try {
     for (const check of checks) {
-      const exit = await runner.runPromiseExit(all[check])
+      const exit = await (check === "testing" ? Effect.runPromiseExit(testing) : runner.runPromiseExit(all[check]))
       results.push(
         Exit.isSuccess(exit)
           ? { check, ok: true, detail: exit.value }
