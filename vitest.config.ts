@@ -22,9 +22,10 @@ export default defineConfig({
       { extends: true, test: { name: "node", env: { EXPECTED_DIGESTS: "node" } } },
       // A runtime without node:crypto (Workers without nodejs_compat): the SDK signs with @noble/hashes.
       {
-        extends: true,
+        extends: false,
         test: {
           name: "portable",
+          testTimeout: 20_000,
           include: digestSensitive,
           setupFiles: ["test/support/withoutNodeCrypto.ts"],
           env: { EXPECTED_DIGESTS: "portable" }

@@ -9,9 +9,10 @@
 import type { Readable } from "node:stream"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import type * as Undici from "@effect/platform-node/Undici"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
 import * as Cookies from "effect/http/Cookies"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Headers from "effect/http/Headers"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientError from "effect/http/HttpClientError"
@@ -272,6 +273,25 @@ const convertBody = (
 }
 
 /**
+ * Whether `dispatcher` can send a request: undici's `Dispatcher` has `dispatch`, while the
+ * `undici` module Bun supplies in place of the package (its classes send through Bun's `fetch`)
+ * does not.
+ *
+ * @since 0.1.0
+ */
+export const canDispatch = (dispatcher: unknown): boolean =>
+  typeof (dispatcher as { readonly dispatch?: unknown } | null | undefined)?.dispatch === "function"
+
+const noDispatchWarning =
+  "effect-sockudo/node: this runtime's undici has no Dispatcher#dispatch (Bun replaces undici with its own " +
+  "module), so requests go through the global fetch instead; use effect-sockudo/fetch on this runtime"
+
+/** effect's `FetchHttpClient`, what the Node entry falls back to where undici cannot dispatch. */
+const fetchFallback: Effect.Effect<HttpClient.HttpClient> = Effect.logWarning(noDispatchWarning).pipe(
+  Effect.andThen(Effect.provide(Effect.service(HttpClient.HttpClient), FetchHttpClient.layer))
+)
+
+/**
  * An `HttpClient` that sends through the current undici `Dispatcher` and reads every response
  * body in full before handing the response over, so reading it (`text`, `json`) costs nothing
  * more.
@@ -288,11 +308,15 @@ const convertBody = (
  * buffered bytes) and no connection upgrades. Undici's own timeouts are off; use
  * `Effect.timeout` (the SDK sets one per attempt).
  *
+ * A dispatcher that cannot dispatch (see {@link canDispatch}: Bun's stand-in for undici) gives
+ * effect's `FetchHttpClient` instead, with a warning in the log.
+ *
  * @since 0.1.0
  */
 export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> = Effect.gen(
   function* () {
     const dispatcher = yield* NodeHttpClient.Dispatcher
+    if (!canDispatch(dispatcher)) return yield* fetchFallback
     const run = (request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined) => {
       if (request.headers.upgrade !== undefined) {
         return Effect.fail(
@@ -338,14 +362,25 @@ export const layerUndiciNoDispatcher: Layer.Layer<HttpClient.HttpClient, never, 
   Layer.effect(HttpClient.HttpClient, makeUndici)
 
 /**
- * {@link makeUndici} over its own undici `Agent`, closed with the layer.
+ * {@link layerUndiciNoDispatcher} over `dispatcher`, or, where undici's `Agent` cannot dispatch
+ * (Bun), effect's `FetchHttpClient` without building an `Agent` (Bun's has no `destroy` either).
+ */
+const overAgent = (dispatcher: Layer.Layer<NodeHttpClient.Dispatcher>): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.unwrap(
+    Effect.sync(() =>
+      canDispatch(Undici.Agent.prototype)
+        ? Layer.provide(layerUndiciNoDispatcher, dispatcher)
+        : Layer.effect(HttpClient.HttpClient, fetchFallback)
+    )
+  )
+
+/**
+ * {@link makeUndici} over its own undici `Agent`, closed with the layer. On Bun, whose `undici`
+ * cannot dispatch, effect's `FetchHttpClient` (see {@link makeUndici}).
  *
  * @since 0.1.0
  */
-export const layerUndici: Layer.Layer<HttpClient.HttpClient> = Layer.provide(
-  layerUndiciNoDispatcher,
-  NodeHttpClient.layerDispatcher
-)
+export const layerUndici: Layer.Layer<HttpClient.HttpClient> = overAgent(NodeHttpClient.layerDispatcher)
 
 /**
  * {@link makeUndici} over its own undici `Agent` built with `options` (connections, keep-alive,
@@ -354,4 +389,4 @@ export const layerUndici: Layer.Layer<HttpClient.HttpClient> = Layer.provide(
  * @since 0.1.0
  */
 export const layerUndiciOptions = (options?: Undici.Agent.Options | undefined): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.provide(layerUndiciNoDispatcher, NodeHttpClient.layerDispatcherOptions(options))
+  overAgent(NodeHttpClient.layerDispatcherOptions(options))
