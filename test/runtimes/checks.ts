@@ -11,7 +11,8 @@ export const checks = [
   "webhook verify",
   "channel auth",
   "endpoints",
-  "testing"
+  "testing",
+  "node entry"
 ] as const
 
 /** One of {@link checks}. */
@@ -53,6 +54,8 @@ export interface Fixture {
   readonly historyChannel: string
   readonly webhook: SignedWebhook
   readonly auth: ExpectedAuth
+  /** Whether the runtime is meant to run `effect-sockudo/node` (Node, Bun, Deno; not a Worker). */
+  readonly nodeEntry: boolean
 }
 
 /** One check's outcome; `detail` says what was seen, or why it failed. */
@@ -60,6 +63,8 @@ export interface Result {
   readonly check: Check
   readonly ok: boolean
   readonly detail: string
+  /** Not run: the check does not apply to this runtime (then `ok` is true). */
+  readonly skipped?: true | undefined
 }
 
 /** The line prefix under which a runtime's process prints its results as JSON. */

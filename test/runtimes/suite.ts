@@ -26,7 +26,7 @@ type CheckEffect = Effect.Effect<string, unknown, Sockudo.Sockudo>
 const definitions = (
   fixture: Fixture,
   runner: ManagedRuntime.ManagedRuntime<Sockudo.Sockudo, unknown>
-): Record<Exclude<Check, "testing">, CheckEffect> => ({
+): Record<Exclude<Check, keyof typeof standalone>, CheckEffect> => ({
   publish: Effect.gen(function* () {
     const sockudo = yield* Sockudo.Sockudo
     const receipt = yield* sockudo.trigger(
@@ -145,28 +145,43 @@ const definitions = (
 })
 
 /**
- * The testing entry, run as a test runs it: on its own, not in the runner. Loaded here, not with the
- * suite, so that an entry this runtime cannot load fails this check alone.
+ * The checks of the other entries, each with its own layer, run on their own: in the runner, whose
+ * memo map already holds a `Sockudo.layer`, their layers would reuse that one. Each entry is loaded
+ * in its check, not with the suite, so that an entry this runtime cannot load fails that check alone.
  */
-const testing: Effect.Effect<string, unknown> = Effect.gen(function* () {
-  const SockudoTest = yield* Effect.promise(() => import("effect-sockudo/testing"))
-  const delivered = yield* Effect.gen(function* () {
-    const emulator = yield* SockudoTest.Emulator.Emulator
-    const sockudo = yield* Sockudo.Sockudo
-    const client = yield* emulator.connect()
-    yield* client.subscribe("orders")
-    yield* sockudo.trigger("orders", "order.created", { id: "ord_1" })
-    return (yield* client.events("orders")).map((message) => [message.event, message.data])
-  }).pipe(Effect.provide(SockudoTest.Emulator.layerTest()))
-  yield* same("the in-process emulator's client received", delivered, [["order.created", '{"id":"ord_1"}']])
-  const recorded = yield* Effect.gen(function* () {
-    const sockudo = yield* Sockudo.Sockudo
-    yield* sockudo.trigger("orders", "order.created", { id: "ord_2" })
-    return (yield* SockudoTest.RequestRecorder).requests.map((request) => [request.method, request.path])
-  }).pipe(Effect.provide(SockudoTest.layer()))
-  yield* same("the mock layer recorded", recorded, [["POST", "/apps/app-id/events"]])
-  return "the in-process emulator and the mock layer"
-})
+const standalone = {
+  testing: Effect.gen(function* () {
+    const SockudoTest = yield* Effect.promise(() => import("effect-sockudo/testing"))
+    const delivered = yield* Effect.gen(function* () {
+      const emulator = yield* SockudoTest.Emulator.Emulator
+      const sockudo = yield* Sockudo.Sockudo
+      const client = yield* emulator.connect()
+      yield* client.subscribe("orders")
+      yield* sockudo.trigger("orders", "order.created", { id: "ord_1" })
+      return (yield* client.events("orders")).map((message) => [message.event, message.data])
+    }).pipe(Effect.provide(SockudoTest.Emulator.layerTest()))
+    yield* same("the in-process emulator's client received", delivered, [["order.created", '{"id":"ord_1"}']])
+    const recorded = yield* Effect.gen(function* () {
+      const sockudo = yield* Sockudo.Sockudo
+      yield* sockudo.trigger("orders", "order.created", { id: "ord_2" })
+      return (yield* SockudoTest.RequestRecorder).requests.map((request) => [request.method, request.path])
+    }).pipe(Effect.provide(SockudoTest.layer()))
+    yield* same("the mock layer recorded", recorded, [["POST", "/apps/app-id/events"]])
+    return "the in-process emulator and the mock layer"
+  }),
+
+  "node entry": (fixture: Fixture) =>
+    Effect.gen(function* () {
+      const SockudoNode = yield* Effect.promise(() => import("effect-sockudo/node"))
+      const channel = `${fixture.prefix}node-entry`
+      const receipt = yield* Effect.gen(function* () {
+        const sockudo = yield* Sockudo.Sockudo
+        return yield* sockudo.trigger(channel, "ping", 1, { info: ["subscription_count"] })
+      }).pipe(Effect.provide(SockudoNode.layerFromUrl(fixture.url)))
+      yield* same("the receipt's subscription_count", receipt.channels[channel]?.subscription_count, 0)
+      return "SockudoNode.layerFromUrl published, and its layer closed"
+    })
+}
 
 const reason = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
@@ -189,7 +204,15 @@ export const run = async (fixture: Fixture): Promise<ReadonlyArray<Result>> => {
   const results: Array<Result> = []
   try {
     for (const check of checks) {
-      const exit = await (check === "testing" ? Effect.runPromiseExit(testing) : runner.runPromiseExit(all[check]))
+      if (check === "node entry" && !fixture.nodeEntry) {
+        results.push({ check, ok: true, detail: "not a runtime for effect-sockudo/node", skipped: true })
+        continue
+      }
+      const exit = await (check === "testing"
+        ? Effect.runPromiseExit(standalone.testing)
+        : check === "node entry"
+          ? Effect.runPromiseExit(standalone[check](fixture))
+          : runner.runPromiseExit(all[check]))
       results.push(
         Exit.isSuccess(exit)
           ? { check, ok: true, detail: exit.value }
