@@ -21,6 +21,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { Sockudo, SockudoConfig } from "../src/index.ts"
 import { Emulator } from "../src/testing/index.ts"
+import * as EmulatorNode from "../src/testing/Node.ts"
 
 // ===== What to run against =====
 
@@ -281,7 +282,7 @@ const emulatorLayer = (webhookUrl: string) => {
   return Sockudo.layer.pipe(
     Layer.provideMerge(Emulator.layerSockudoConfig({ retry: Schedule.recurs(2) })),
     Layer.provide(NodeHttpClient.layerUndici),
-    Layer.provideMerge(Emulator.layerServer),
+    Layer.provideMerge(EmulatorNode.layerServer),
     Layer.provideMerge(emulator)
   )
 }

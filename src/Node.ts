@@ -19,44 +19,32 @@
  * @module effect-sockudo/node
  * @since 0.1.0
  */
-import type * as Config from "effect/Config"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type { SockudoConfigError } from "./Errors.ts"
-import * as Sockudo from "./Sockudo.ts"
-import * as SockudoConfig from "./SockudoConfig.ts"
+import { layersOver } from "./internal/Layers.ts"
 import { layerUndici } from "./UndiciHttpClient.ts"
 
 export { type NodeHandler, readNodeBody, toNodeHandler } from "./NodeEndpoints.ts"
 export { layerUndici, layerUndiciNoDispatcher, layerUndiciOptions, makeUndici } from "./UndiciHttpClient.ts"
 
-const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Layer.Layer<Sockudo.Sockudo, E> =>
-  Sockudo.layer.pipe(Layer.provide(config), Layer.provide(layerUndici))
+const layers = layersOver(layerUndici)
 
 /**
  * The SDK from options, over an undici connection pool.
  *
  * @since 0.1.0
  */
-export const layer = (
-  options: SockudoConfig.Options | SockudoConfig.UrlOptions
-): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> => withConfig(SockudoConfig.layer(options))
+export const layer = layers.layer
 
 /**
- * The SDK from `http(s)://key:secret@host:port/apps/<appId>`.
+ * The SDK from `http(s)://key:secret@host:port/apps/<appId>`, over an undici connection pool.
  *
  * @since 0.1.0
  */
-export const layerFromUrl = (
-  url: string | Redacted.Redacted<string>,
-  settings?: SockudoConfig.Settings
-): Layer.Layer<Sockudo.Sockudo, SockudoConfigError> => withConfig(SockudoConfig.layerFromUrl(url, settings))
+export const layerFromUrl = layers.layerFromUrl
 
 /**
- * The SDK configured from the environment (`SOCKUDO_URL` or `SOCKUDO_APP_ID`, ...).
+ * The SDK configured from the environment (`SOCKUDO_URL` or `SOCKUDO_APP_ID`, ...), over
+ * an undici connection pool.
  *
  * @since 0.1.0
  */
-export const layerConfig: Layer.Layer<Sockudo.Sockudo, Config.ConfigError | SockudoConfigError> = withConfig(
-  SockudoConfig.layerConfig
-)
+export const layerConfig = layers.layerConfig

@@ -308,7 +308,7 @@ const fetchFallback: Effect.Effect<HttpClient.HttpClient> = Effect.logWarning(no
  * buffered bytes) and no connection upgrades. Undici's own timeouts are off; use
  * `Effect.timeout` (the SDK sets one per attempt).
  *
- * A dispatcher that cannot dispatch (see {@link canDispatch}: Bun's stand-in for undici) gives
+ * A dispatcher that cannot dispatch (no `dispatch` method: Bun's stand-in for undici) gives
  * effect's `FetchHttpClient` instead, with a warning in the log.
  *
  * @since 0.1.0

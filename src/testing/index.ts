@@ -256,7 +256,8 @@ export const layer = (
  * The in-memory Sockudo emulator: the HTTP API with the server's verification, error shapes,
  * idempotency and durable stores, simulated client connections, signed webhooks and fault
  * injection; in-process (`Emulator.layerTest`, `Emulator.layerHttpClient`) or on a loopback port
- * (`Emulator.layerServer`, which uses `@effect/platform-node`). See `docs/emulator.md`.
+ * (`layerServer` of `effect-sockudo/testing/node`, which uses `@effect/platform-node`). See
+ * `docs/emulator.md`.
  *
  * @since 0.1.0
  */

@@ -12,8 +12,10 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Emulator from "../../src/testing/emulator/Emulator.ts"
+import * as EmulatorNode from "../../src/testing/Node.ts"
 import { runProcess } from "../support/process.ts"
 import { allFeatures } from "../testing/emulator/stores/support.ts"
+import { entries } from "./entries.ts"
 import {
   type Block,
   docCommentBlocks,
@@ -55,12 +57,7 @@ beforeAll(async () => {
       // Examples name values they do not use further; everything else is the project's settings.
       compilerOptions: {
         noUnusedLocals: false,
-        paths: {
-          "effect-sockudo": src("index.ts"),
-          "effect-sockudo/node": src("Node.ts"),
-          "effect-sockudo/testing": src("testing/index.ts"),
-          "effect-sockudo/*": src("*.ts")
-        }
+        paths: Object.fromEntries(Object.entries(entries).map(([specifier, file]) => [specifier, src(file)]))
       },
       include: ["*.ts"]
     })
@@ -174,7 +171,7 @@ const runnable = typescript.filter((block) => block.flags.includes("run"))
 
 describe.runIf(runnable.length > 0)("the ```ts run blocks run against an emulator", () => {
   const emulator = ManagedRuntime.make(
-    Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features: allFeatures })))
+    EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features: allFeatures })))
   )
   let url = ""
   beforeAll(async () => {
@@ -205,23 +202,17 @@ const tests = typescript.filter((block) => block.flags.includes("test"))
 describe.runIf(tests.length > 0)("the ```ts test blocks pass under vitest", () => {
   const results = new Map<string, ReadonlyArray<{ readonly title: string; readonly status: string }>>()
   beforeAll(async () => {
-    const src = (path: string) => join(root, "src", path)
+    // Exact entries first, then `effect-sockudo/<Module>` (a RegExp, which JSON cannot carry).
+    const aliases = Object.entries(entries)
+      .filter(([specifier]) => !specifier.endsWith("*"))
+      .map(
+        ([specifier, file]) =>
+          `{find:/^${specifier.replaceAll("/", "\\/")}$/,replacement:${JSON.stringify(join(root, "src", file))}}`
+      )
     writeFileSync(
       join(dir, "vitest.config.mjs"),
-      `export default ${JSON.stringify({
-        resolve: {
-          alias: [
-            { find: "effect-sockudo/node", replacement: src("Node.ts") },
-            { find: "effect-sockudo/testing", replacement: src("testing/index.ts") }
-          ]
-        },
-        test: { include: ["*.test.ts"], testTimeout: 20_000 }
-      })}\n`
-        // aliases whose `find` is a RegExp do not survive JSON
-        .replace(
-          '"alias":[',
-          `"alias":[{"find":/^effect-sockudo$/,"replacement":${JSON.stringify(src("index.ts"))}},{"find":/^effect-sockudo\\/(?!node$|testing$)(.*)$/,"replacement":${JSON.stringify(`${src("")}$1.ts`)}},`
-        )
+      `export default {resolve:{alias:[${aliases.join(",")},{find:/^effect-sockudo\\/(.*)$/,replacement:${JSON.stringify(`${join(root, "src")}/$1.ts`)}}]},` +
+        `test:${JSON.stringify({ include: ["*.test.ts"], testTimeout: 20_000 })}}\n`
     )
     const report = join(dir, "vitest-report.json")
     await run(process.execPath, [

@@ -4,18 +4,13 @@
  * documentation snippet runs exactly as written without a build.
  */
 import { registerHooks } from "node:module"
+import { sourceOf } from "./entries.ts"
 
 const src = new URL("../../src/", import.meta.url)
-const entries: Readonly<Record<string, string>> = {
-  "effect-sockudo": "index.ts",
-  "effect-sockudo/node": "Node.ts",
-  "effect-sockudo/testing": "testing/index.ts"
-}
 
 registerHooks({
   resolve(specifier, context, next) {
-    if (specifier !== "effect-sockudo" && !specifier.startsWith("effect-sockudo/")) return next(specifier, context)
-    const file = entries[specifier] ?? `${specifier.slice("effect-sockudo/".length)}.ts`
-    return { url: new URL(file, src).href, shortCircuit: true }
+    const file = sourceOf(specifier)
+    return file === undefined ? next(specifier, context) : { url: new URL(file, src).href, shortCircuit: true }
   }
 })

@@ -14,6 +14,7 @@ import { type ExampleOptions, listen, type Started } from "../../examples/endpoi
 import { Sockudo } from "../../src/index.ts"
 import * as SockudoNode from "../../src/Node.ts"
 import { Emulator } from "../../src/testing/index.ts"
+import * as EmulatorNode from "../../src/testing/Node.ts"
 import { connectRaw, sleep, waitUntil } from "../sockudo/support/clients.ts"
 import { freePort, type Harness, startWithEmulator } from "./support.ts"
 
@@ -276,7 +277,7 @@ describe("a webhook handler that fails", () => {
 })
 
 describe("node examples/endpoints/<framework>.ts", () => {
-  const emulator = ManagedRuntime.make(Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer())))
+  const emulator = ManagedRuntime.make(EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer())))
   afterAll(() => emulator.dispose())
 
   /** Runs the example as its header says, until it listens; then asks it to authorize, and stops it. */

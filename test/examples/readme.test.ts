@@ -12,6 +12,7 @@ import * as Examples from "../../examples/extensions.ts"
 import { Sockudo, SockudoConfig, Webhook } from "../../src/index.ts"
 import * as Emulator from "../../src/testing/emulator/Emulator.ts"
 import * as SockudoTest from "../../src/testing/index.ts"
+import * as EmulatorNode from "../../src/testing/Node.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const readme = readFileSync(`${root}README.md`, "utf8")
@@ -102,7 +103,7 @@ describe("and they run", () => {
   )
 
   it("without Effect: the Promise client, history as an async iterable, and the retry loop around idempotent", async () => {
-    const runtime = ManagedRuntime.make(Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features }))))
+    const runtime = ManagedRuntime.make(EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features }))))
     const log = vi.spyOn(console, "log").mockImplementation(() => {})
     try {
       const emulator = await runtime.runPromise(Emulator.Emulator)

@@ -9,6 +9,7 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import type { ClientSettings, ExampleOptions, Started } from "../../examples/endpoints/server.ts"
 import { Sockudo, type SockudoConfig, type Webhook } from "../../src/index.ts"
 import { Emulator } from "../../src/testing/index.ts"
+import * as EmulatorNode from "../../src/testing/Node.ts"
 
 /** A free TCP port on 127.0.0.1 (the example listens there, the emulator's webhooks go there). */
 export const freePort = (): Promise<number> =>
@@ -52,7 +53,7 @@ export const startWithEmulator = async (
     Sockudo.layer.pipe(
       Layer.provideMerge(Emulator.layerSockudoConfig(options.sockudo)),
       Layer.provide(NodeHttpClient.layerUndici),
-      Layer.provideMerge(Emulator.layerServer),
+      Layer.provideMerge(EmulatorNode.layerServer),
       Layer.provideMerge(emulator)
     )
   )

@@ -1,7 +1,7 @@
 /**
  * An in-memory Sockudo server for tests: the HTTP API with the server's request verification,
  * error shapes, idempotency and response shapes; simulated client connections; signed webhooks;
- * fault injection. Served on a real loopback port (`layerServer`) or answered in-process by an
+ * fault injection. Served on a real loopback port (`layerServer` of `effect-sockudo/testing/node`) or answered in-process by an
  * `HttpClient` (`layerHttpClient`), from the same handler.
  *
  * ```ts test
@@ -75,7 +75,7 @@ export * from "./EmulatorService.ts"
 export type { Fault, FaultRule, FaultTarget } from "./Faults.ts"
 export type { Namespace } from "./Names.ts"
 export type { RequestLogEntry } from "./Router.ts"
-export { EmulatorServer, inProcessBaseUrl, layerHttpClient, layerServer } from "./Transports.ts"
+export { EmulatorServer, inProcessBaseUrl, layerHttpClient } from "./Transports.ts"
 export type { AppCredentials } from "./Verify.ts"
 export type { Batching, WebhookDelivery, WebhookRequest, WebhookTarget } from "./Webhooks.ts"
 

@@ -1,6 +1,6 @@
 /**
- * The emulator's WebSocket endpoint, served by `layerServer` at `ws://127.0.0.1:<port>/app/<key>`,
- * so that real clients (pusher-js in Node or in a browser, any Pusher-protocol client) connect to
+ * The emulator's WebSocket endpoint, served by `layerServer` (`effect-sockudo/testing/node`) at
+ * `ws://127.0.0.1:<port>/app/<key>`, so that real clients (pusher-js in Node or in a browser, any Pusher-protocol client) connect to
  * the emulator as they connect to the server. `?protocol=2` selects Sockudo's Protocol V2 frame
  * names; anything else is Protocol V1 (pusher-js sends `protocol=7`).
  *

@@ -9,6 +9,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { SockudoConfig } from "../../../src/index.ts"
 import { Emulator } from "../../../src/testing/index.ts"
+import * as EmulatorNode from "../../../src/testing/Node.ts"
 import { connectEmulated, connectRaw, type PeerClient, type TokenIdentity } from "./clients.ts"
 import { type App, apps, limitsAppLimits, runId, servers, webhooksFile } from "./env.ts"
 import { type Exchange, makeSdk, type Recorder, type Sdk } from "./sdk.ts"
@@ -109,7 +110,7 @@ export const emulatorPeer = async (
 ): Promise<Peer> => {
   const receiver = await startReceiver()
   const runtime = ManagedRuntime.make(
-    Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer(options(receiver.url))))
+    EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer(options(receiver.url))))
   )
   const server = await runtime.runPromise(Effect.service(Emulator.EmulatorServer))
   return {

@@ -4,12 +4,13 @@ import { Effect, Layer, Schedule } from "effect"
 import { Sockudo } from "../../../src/index.ts"
 import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
 import * as Faults from "../../../src/testing/emulator/Faults.ts"
+import * as EmulatorNode from "../../../src/testing/Node.ts"
 
 /** The SDK over undici, talking to the emulator on a real loopback port. */
 const Live = Sockudo.layer.pipe(
   Layer.provideMerge(Emulator.layerSockudoConfig({ retry: Schedule.recurs(3) })),
   Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provideMerge(Emulator.layerServer),
+  Layer.provideMerge(EmulatorNode.layerServer),
   Layer.provideMerge(Emulator.layer({ features: { userAuthentication: true } }))
 )
 

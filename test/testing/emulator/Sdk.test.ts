@@ -11,6 +11,7 @@ import { Sockudo } from "../../../src/index.ts"
 import * as Push from "../../../src/Resources/Push.ts"
 import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
 import type { WebhookRequest } from "../../../src/testing/emulator/Webhooks.ts"
+import * as EmulatorNode from "../../../src/testing/Node.ts"
 
 const hooks: Array<WebhookRequest> = []
 
@@ -23,7 +24,7 @@ const SERIAL = /^\d{20}:node:\d{20}$/
 const Live = Sockudo.layer.pipe(
   Layer.provideMerge(Emulator.layerSockudoConfig({ retry: Schedule.recurs(2) })),
   Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provideMerge(Emulator.layerServer),
+  Layer.provideMerge(EmulatorNode.layerServer),
   Layer.provideMerge(
     Emulator.layer({
       features: {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { Sockudo } from "../../../src/index.ts"
 import * as Emulator from "../../../src/testing/emulator/Emulator.ts"
+import * as EmulatorNode from "../../../src/testing/Node.ts"
 import { connectRaw, type Frame, waitUntil } from "../../sockudo/support/clients.ts"
 
 // The emulator's WebSocket endpoint, driven by the same raw Pusher-protocol client the real-server
@@ -11,7 +12,7 @@ import { connectRaw, type Frame, waitUntil } from "../../sockudo/support/clients
 const Live = Sockudo.layer.pipe(
   Layer.provideMerge(Emulator.layerSockudoConfig()),
   Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provideMerge(Emulator.layerServer),
+  Layer.provideMerge(EmulatorNode.layerServer),
   Layer.provideMerge(Emulator.layer({ features: { userAuthentication: true } }))
 )
 
