@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { checks } from "../runtimes/checks.ts"
 import { runtimesTable } from "../runtimes/readme.ts"
 import { runtimes } from "../runtimes/runtimes.ts"
+import { entries } from "./entries.ts"
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
 const table = runtimesTable(read("README.md"))
@@ -33,6 +34,16 @@ describe("the README's runtimes table", () => {
     for (const runtime of runtimes) {
       if (runtime.pkg !== undefined) expect(runtime.label).toContain(` ${runtime.pkg.version}`)
     }
+  })
+
+  it("type-checks the suite's imports of the package against src/: tsconfig.json maps every entry of exports", () => {
+    const tsconfig = JSON.parse(read("tsconfig.json").replace(/^\s*\/\/.*$/gm, "")) as {
+      compilerOptions: { paths: Record<string, ReadonlyArray<string>> }
+    }
+    const named = Object.entries(entries).filter(([specifier]) => !specifier.includes("*"))
+    expect(tsconfig.compilerOptions.paths).toEqual(
+      Object.fromEntries(named.map(([specifier, file]) => [specifier, [`./src/${file}`]]))
+    )
   })
 
   it("is checked by npm run test:runtimes, which CI runs after npm test", () => {

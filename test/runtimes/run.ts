@@ -20,6 +20,7 @@ import { join } from "node:path"
 import { Layer, ManagedRuntime } from "effect"
 import { build } from "esbuild"
 import { Emulator } from "../../src/testing/index.ts"
+import * as EmulatorNode from "../../src/testing/Node.ts"
 import { type Check, checks, type Fixture, type Result, resultsMarker } from "./checks.ts"
 import { runtimesTable } from "./readme.ts"
 import { install, type Runtime, runtimes } from "./runtimes.ts"
@@ -57,10 +58,10 @@ for (const runtime of runtimes) {
 // ===== the emulator =====
 
 const emulatorRuntime = ManagedRuntime.make(
-  Emulator.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features: { history: true } })))
+  EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer({ features: { history: true } })))
 )
 const emulator = await emulatorRuntime.runPromise(Emulator.Emulator)
-const server = await emulatorRuntime.runPromise(Emulator.EmulatorServer)
+const server = await emulatorRuntime.runPromise(EmulatorNode.EmulatorServer)
 const app = emulator.apps[0]!
 const appUrl = new URL(`${server.baseUrl}/apps/${app.id}`)
 appUrl.username = app.key

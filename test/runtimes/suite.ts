@@ -2,12 +2,13 @@
  * The runtime suite: what every JavaScript runtime must do with the SDK, against the emulator on a
  * loopback port. It imports only the package's public entries (resolved through its `exports` map
  * to the built `dist/`, with the runtime's own conditions) and `effect`, and uses no API of any one
- * runtime, so Node, Bun, Deno and workerd (bundled, without `nodejs_compat`) load it as it is.
+ * runtime, so Node, Bun, Deno and workerd (bundled, without `nodejs_compat`) load it as it is. The
+ * checks against the emulator go through `effect-sockudo/fetch`, the layer for every runtime.
  * `run` answers one result per check; a check's failure never stops the others.
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
-import { FetchHttpClient } from "effect/http"
-import { Endpoints, Sockudo, SockudoConfig } from "effect-sockudo"
+import { Cause, Effect, Exit, ManagedRuntime, Stream } from "effect"
+import { Endpoints, Sockudo } from "effect-sockudo"
+import * as SockudoFetch from "effect-sockudo/fetch"
 import { type Check, checks, type Fixture, type Result } from "./checks.ts"
 
 /** A check's own refusal: what it expected and what it saw. */
@@ -193,13 +194,10 @@ const reason = (cause: Cause.Cause<unknown>): string => {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
-/** The layer every Fetch runtime uses: the SDK over effect's `FetchHttpClient`. */
-const layer = (url: string) =>
-  Sockudo.layer.pipe(Layer.provide(SockudoConfig.layerFromUrl(url)), Layer.provide(FetchHttpClient.layer))
-
 /** Runs every check against the emulator the fixture names. */
 export const run = async (fixture: Fixture): Promise<ReadonlyArray<Result>> => {
-  const runner = ManagedRuntime.make(layer(fixture.url))
+  // the one-call layer for Fetch runtimes, on every runtime
+  const runner = ManagedRuntime.make(SockudoFetch.layerFromUrl(fixture.url))
   const all = definitions(fixture, runner)
   const results: Array<Result> = []
   try {
