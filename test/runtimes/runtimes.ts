@@ -15,11 +15,10 @@ export interface Runtime {
   readonly id: string
   /** The first cell of its README row. */
   readonly label: string
-  /**
-   * The npm package with its binary, pinned; none for the Node that runs the driver (CI's, Node
-   * 24: `.ci/node-env.sh`).
-   */
-  readonly pkg?: { readonly name: string; readonly version: string; readonly bin: string } | undefined
+  /** The npm package with its binary, pinned. */
+  readonly pkg: { readonly name: string; readonly version: string; readonly bin: string }
+  /** Run by the Node that runs the driver instead when that is this major version (CI's Node 24). */
+  readonly orDriversNode?: number | undefined
   /** How it runs the suite: through `test/runtimes/main.ts`, or as a Worker. */
   readonly kind: "script" | "worker"
 }
@@ -40,7 +39,13 @@ export const runtimes: ReadonlyArray<Runtime> = [
     pkg: { name: nodePackage(), version: "22.19.0", bin: "node" },
     kind: "script"
   },
-  { id: "node24", label: "Node.js 24", kind: "script" },
+  {
+    id: "node24",
+    label: "Node.js 24",
+    pkg: { name: nodePackage(), version: "24", bin: "node" },
+    orDriversNode: 24,
+    kind: "script"
+  },
   { id: "bun", label: "Bun 1.4.5", pkg: { name: "bun", version: "1.4.5", bin: "bun" }, kind: "script" },
   { id: "deno", label: "Deno 2.9.6", pkg: { name: "deno", version: "2.9.6", bin: "deno" }, kind: "script" },
   {
@@ -58,7 +63,9 @@ export const cacheDir = (): string =>
 /** The path of a runtime's binary; installs it first when the cache lacks it. */
 export const install = (runtime: Runtime): { readonly bin: string; readonly installed: boolean } => {
   const pkg = runtime.pkg
-  if (pkg === undefined) return { bin: process.execPath, installed: false }
+  if (runtime.orDriversNode === Number(process.versions.node.split(".")[0])) {
+    return { bin: process.execPath, installed: false }
+  }
   const dir = join(cacheDir(), `${pkg.name}@${pkg.version}`)
   const bin = (root: string) => join(root, "node_modules", ".bin", pkg.bin)
   if (existsSync(bin(dir))) return { bin: bin(dir), installed: false }
