@@ -28,6 +28,8 @@ interface Bundle {
   readonly builtins: ReadonlyArray<string>
   /** The SDK's own source files in the bundle, relative to the repository. */
   readonly sources: ReadonlyArray<string>
+  /** The packages the bundle holds files of. */
+  readonly packages: ReadonlySet<string>
 }
 
 const bundle = async (options: esbuild.BuildOptions): Promise<Bundle> => {
@@ -57,7 +59,13 @@ const bundle = async (options: esbuild.BuildOptions): Promise<Bundle> => {
   return {
     text: result.outputFiles![0]!.text,
     builtins: imported,
-    sources: Object.keys(result.metafile!.inputs).filter((input) => input.startsWith("src/"))
+    sources: Object.keys(result.metafile!.inputs).filter((input) => input.startsWith("src/")),
+    packages: new Set(
+      Object.keys(result.metafile!.inputs).flatMap((input) => {
+        const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+        return match === null ? [] : [match[1]!]
+      })
+    )
   }
 }
 
@@ -71,9 +79,10 @@ const namesBuffer = (file: string): boolean =>
 
 describe("bundled for platform=neutral", () => {
   for (const entry of ["src/index.ts", "src/Fetch.ts", "src/testing/index.ts"]) {
-    it(`${entry} imports no Node built-in, and its modules name no Buffer`, async () => {
+    it(`${entry} imports no Node built-in nor @effect/platform-node, and its modules name no Buffer`, async () => {
       const built = await bundle({ entryPoints: [entry] })
       assert.deepStrictEqual(built.builtins, [])
+      assert.deepStrictEqual([...built.packages].sort(), ["@noble/ciphers", "@noble/hashes", "effect"])
       assert.isAbove(built.sources.length, 10)
       assert.deepStrictEqual(built.sources.filter(namesBuffer), [])
     })
@@ -82,6 +91,7 @@ describe("bundled for platform=neutral", () => {
   it("the check sees a Node built-in and a Buffer where there is one (the Node entry)", async () => {
     const built = await bundle({ entryPoints: ["src/Node.ts"] })
     assert.include(built.builtins.join("\n"), "node:http")
+    assert.isTrue(built.packages.has("@effect/platform-node"))
     assert.include(built.sources.filter(namesBuffer), "src/UndiciHttpClient.ts")
   })
 })

@@ -59,7 +59,23 @@ export const portable: Digests = {
   }
 }
 
-type NodeCrypto = typeof import("node:crypto")
+/**
+ * What {@link node} uses of a `node:crypto` module.
+ *
+ * @since 0.1.0
+ */
+export interface NodeCrypto {
+  /** One-shot digest (Node >= 21.7). */
+  readonly hash: {
+    (algorithm: string, data: string | Uint8Array, outputEncoding: "hex"): string
+    (algorithm: string, data: string | Uint8Array, outputEncoding: "buffer"): Uint8Array
+  }
+  /** An `Hmac` object. */
+  readonly createHmac: (
+    algorithm: string,
+    key: string | Uint8Array
+  ) => { update(data: string | Uint8Array): { digest(encoding: "hex"): string } }
+}
 
 const BLOCK = 64
 const utf8 = new TextEncoder()
@@ -71,7 +87,7 @@ const utf8 = new TextEncoder()
  * every call). A string message is written as UTF-8, as `Hmac#update` does.
  */
 const nodePreparedHmac = (crypto: NodeCrypto, secret: Uint8Array): ((data: string | Uint8Array) => string) => {
-  const key = secret.length > BLOCK ? (crypto.hash("sha256", secret, "buffer") as Uint8Array) : secret
+  const key = secret.length > BLOCK ? crypto.hash("sha256", secret, "buffer") : secret
   const inner = new Uint8Array(BLOCK).fill(0x36)
   const outer = new Uint8Array(BLOCK + 32).fill(0x5c)
   for (let i = 0; i < key.length; i++) {
@@ -99,7 +115,7 @@ const nodePreparedHmac = (crypto: NodeCrypto, secret: Uint8Array): ((data: strin
     } else {
       scratch.set(data, BLOCK)
     }
-    outer.set(crypto.hash("sha256", scratch.subarray(0, BLOCK + length), "buffer") as Uint8Array, BLOCK)
+    outer.set(crypto.hash("sha256", scratch.subarray(0, BLOCK + length), "buffer"), BLOCK)
     return crypto.hash("sha256", outer, "hex")
   }
 }
