@@ -4,12 +4,13 @@
  * (`FetchHttpClient.Fetch`), and on a loopback port through the global `fetch`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { FetchHttpClient, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as SockudoFetch from "../src/Fetch.ts"
 import { Sockudo } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
 import * as Router from "../src/testing/emulator/Router.ts"
+import * as SockudoTest from "../src/testing/index.ts"
 import * as EmulatorNode from "../src/testing/Node.ts"
 
 const { id, key, secret } = Emulator.defaultApp
@@ -122,4 +123,42 @@ describe("SockudoFetch over the global fetch", () => {
       )
     }).pipe(Effect.provide(EmulatorNode.layerServer.pipe(Layer.provideMerge(Emulator.layer()))))
   )
+})
+
+describe("a layer provided inside a runtime that built another one", () => {
+  // Effect shares a built layer by identity within a runtime; the SDK's one-call layers build their
+  // own service each, so the inner configuration is the one used.
+  it("uses its own configuration, not the runtime's", async () => {
+    const runtime = ManagedRuntime.make(SockudoFetch.layerFromUrl("http://key:secret@prod.example:6001/apps/prod"))
+    const signedUrl = Effect.flatMap(Sockudo.Sockudo, (sockudo) => sockudo.signedUrl("GET", "/channels"))
+    try {
+      const outer = await runtime.runPromise(signedUrl)
+      const inner = await runtime.runPromise(
+        signedUrl.pipe(Effect.provide(SockudoFetch.layerFromUrl("http://key:secret@staging.example:6001/apps/staging")))
+      )
+      assert.isTrue(outer.startsWith("http://prod.example:6001/apps/prod/channels?"), outer)
+      assert.isTrue(inner.startsWith("http://staging.example:6001/apps/staging/channels?"), inner)
+    } finally {
+      await runtime.dispose()
+    }
+  })
+
+  it("the test layers too: an emulator inside the mock layer's runtime receives the publish", async () => {
+    const runtime = ManagedRuntime.make(SockudoTest.layer())
+    const publish = Effect.flatMap(Sockudo.Sockudo, (sockudo) => sockudo.trigger("orders", "order.created", { id: 1 }))
+    try {
+      await runtime.runPromise(publish)
+      const stored = await runtime.runPromise(
+        Effect.gen(function* () {
+          yield* publish
+          const emulator = yield* Emulator.Emulator
+          return (yield* emulator.requests).filter((r) => r.route === "/events").length
+        }).pipe(Effect.provide(Emulator.layerTest()))
+      )
+      const recorded = await runtime.runPromise(Effect.map(SockudoTest.RequestRecorder, (r) => r.requests.length))
+      assert.deepStrictEqual({ stored, recorded }, { stored: 1, recorded: 1 })
+    } finally {
+      await runtime.dispose()
+    }
+  })
 })

@@ -38,7 +38,9 @@ export interface Layers {
  */
 export const layersOver = (client: Layer.Layer<HttpClient.HttpClient>): Layers => {
   const withConfig = <E>(config: Layer.Layer<SockudoConfig.SockudoConfig, E>): Layer.Layer<Sockudo.Sockudo, E> =>
-    Sockudo.layer.pipe(Layer.provide(config), Layer.provide(client))
+    // Fresh: `Sockudo.layer` is one constant, which a runtime that already built it (with another
+    // configuration) would otherwise hand out again. The HttpClient stays shared.
+    Layer.fresh(Sockudo.layer.pipe(Layer.provide(config))).pipe(Layer.provide(client))
   return {
     layer: (options) => withConfig(SockudoConfig.layer(options)),
     layerFromUrl: (url, settings) => withConfig(SockudoConfig.layerFromUrl(url, settings)),

@@ -247,7 +247,8 @@ export const layer = (
     readonly config?: Partial<SockudoConfig.Options> | undefined
   } = {}
 ): Layer.Layer<Sockudo.Sockudo | SockudoConfig.SockudoConfig | RequestRecorder, SockudoConfigError> =>
-  Sockudo.layer.pipe(
+  // Fresh, so that inside a runtime that built another Sockudo layer this one still records.
+  Layer.fresh(Sockudo.layer).pipe(
     Layer.provideMerge(SockudoConfig.layer({ ...testOptions, ...options.config })),
     Layer.provideMerge(layerHttpClient(options.handler))
   )

@@ -294,8 +294,10 @@ export const layerTest = (
     readonly sockudo?: SockudoConfig.Settings | undefined
   } = {}
 ): Layer.Layer<Emulator | Sockudo.Sockudo | SockudoConfig.SockudoConfig, SockudoConfigError> =>
-  Sockudo.layer.pipe(
+  // Fresh, so that inside a runtime that built another Sockudo layer this one still talks to its
+  // own emulator.
+  Layer.fresh(Sockudo.layer).pipe(
     Layer.provideMerge(layerSockudoConfig(options.sockudo)),
-    Layer.provide(layerHttpClient),
+    Layer.provide(Layer.fresh(layerHttpClient)),
     Layer.provideMerge(layer(options))
   )
