@@ -142,10 +142,14 @@ export const node = (crypto: NodeCrypto): Digests => ({
   sha256Hex: (data) => crypto.hash("sha256", data, "hex"),
   hmacSha256Hex: (key, data) => crypto.createHmac("sha256", key).update(data).digest("hex"),
   preparedHmacSha256Hex: (key) => {
+    // Each side is prepared on first use: a one-off verification prepares one of them.
     const bytes = bytesOf(key)
-    const short = prepareHmac(bytes)
-    const long = nodePreparedHmac(crypto, bytes)
-    return (data) => (data.length <= SHORT_MESSAGE ? short(data) : long(data))
+    let short: ((data: string | Uint8Array) => string) | undefined
+    let long: ((data: string | Uint8Array) => string) | undefined
+    return (data) =>
+      data.length <= SHORT_MESSAGE
+        ? (short ??= prepareHmac(bytes))(data)
+        : (long ??= nodePreparedHmac(crypto, bytes))(data)
   }
 })
 
