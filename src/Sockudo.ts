@@ -181,15 +181,19 @@ const syncSpanOptions: Tracer.SpanOptions = {
   attributes: { "messaging.system": "sockudo" }
 }
 
+const syncSpan = (channel: string | undefined): Tracer.SpanOptions =>
+  channel === undefined
+    ? syncSpanOptions
+    : { ...syncSpanOptions, attributes: { ...syncSpanOptions.attributes, "messaging.destination.name": channel } }
+
 /**
- * A synchronous operation (signing, verifying) as an Effect: `run` runs when the Effect does, and
+ * A synchronous operation (webhook verification) as an Effect: `run` runs when the Effect does, and
  * is traced as `span` when a tracer is installed. The built-in tracer keeps spans that nothing
- * reads, and on these microsecond paths (one per browser subscription or webhook) making one would
- * cost more than the work itself, so without a tracer there is none.
+ * reads, and on these microsecond paths (one per webhook) making one would cost more than the work
+ * itself, so without a tracer there is none.
  */
 const syncOperation = <A, E>(
   span: string,
-  channel: string | undefined,
   run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
   Effect.withFiber((fiber) =>
@@ -198,12 +202,7 @@ const syncOperation = <A, E>(
       : Effect.withSpan(
           Effect.suspend(() => run(fiber)),
           span,
-          channel === undefined
-            ? syncSpanOptions
-            : {
-                ...syncSpanOptions,
-                attributes: { ...syncSpanOptions.attributes, "messaging.destination.name": channel }
-              }
+          syncSpanOptions
         )
   )
 
@@ -217,6 +216,13 @@ export const make = Effect.gen(function* () {
   const signer = yield* Signer.Signer
   const encryption = yield* Crypto.Encryption
   const http = yield* Http.Http
+  // Signing (channel authorization, user sign-in) is deterministic: built without a tracer, the
+  // service signs when the operation is called and answers the outcome as an Exit, which a
+  // `runSync` per browser subscription runs without starting a fiber; built with one, each run of
+  // the Effect signs again inside its own span.
+  const tracedSigning = (yield* Tracer.Tracer) !== Tracer.nativeTracer
+  const signing = <A, E>(span: string, channel: string | undefined, run: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
+    tracedSigning ? Effect.withSpan(Effect.suspend(run), span, syncSpan(channel)) : run()
   const events = yield* Events.make
   const channels = yield* Channels.make
   const users = yield* Users.make
@@ -242,7 +248,7 @@ export const make = Effect.gen(function* () {
     channel: string,
     presenceMember?: PresenceMember
   ): Effect.Effect<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> =>
-    syncOperation(
+    signing(
       "Sockudo.authorizeChannel",
       channel,
       (): Exit.Exit<ChannelAuthorization, SockudoValidationError | SockudoEncryptionError> => {
@@ -291,7 +297,7 @@ export const make = Effect.gen(function* () {
     socketId: string,
     userData: UserData
   ): Effect.Effect<UserAuthentication, SockudoValidationError> =>
-    syncOperation("Sockudo.authenticateUser", undefined, (): Exit.Exit<UserAuthentication, SockudoValidationError> => {
+    signing("Sockudo.authenticateUser", undefined, (): Exit.Exit<UserAuthentication, SockudoValidationError> => {
       const op = "authenticateUser"
       const socketReason = Validation.socketId(socketId)
       if (socketReason) return refuse(op, "socketId", `socketId ${socketReason}`)
@@ -308,7 +314,7 @@ export const make = Effect.gen(function* () {
 
   const verifier = Webhook.makeVerifier(webhookCredentials, { maxAge: config.webhookMaxAge })
   const verify = (request: Webhook.WebhookRequest): Effect.Effect<Webhook.Webhook, SockudoWebhookError> =>
-    syncOperation("Sockudo.webhooks.verify", undefined, (fiber) =>
+    syncOperation("Sockudo.webhooks.verify", (fiber) =>
       Effect.fromResult(verifier(request, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()))
     )
 

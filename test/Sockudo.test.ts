@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Redacted } from "effect"
+import { Effect, Exit, Layer, Redacted, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { layer, requests, sockudo } from "./support/harness.ts"
 import { recordingTracer } from "./support/tracing.ts"
@@ -158,15 +158,17 @@ describe("signedUrl", () => {
 describe("tracing of the synchronous operations", () => {
   const body = '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"orders"}]}'
   const webhook = { headers: { "x-pusher-key": "app-key", "x-pusher-signature": hmac(body) }, body }
+  /** The test layer built with `tracer` installed, which the calls then run under too. */
+  const builtWith = (tracer: Tracer.Tracer) => layer().pipe(Layer.provideMerge(Layer.succeed(Tracer.Tracer, tracer)))
 
-  it.effect("with a tracer installed, each one is a span, ended with its outcome", () =>
-    Effect.gen(function* () {
+  it.effect("built with a tracer installed, each one is a span, ended with its outcome", () => {
+    const { spans, tracer } = recordingTracer()
+    return Effect.gen(function* () {
       const s = yield* sockudo
-      const { spans, tracer } = recordingTracer()
-      yield* s.authorizeChannel("123.456", "private-orders").pipe(Effect.withTracer(tracer))
-      yield* s.authenticateUser("123.456", { id: "u1" }).pipe(Effect.withTracer(tracer))
-      yield* s.webhooks.verify(webhook).pipe(Effect.withTracer(tracer))
-      yield* Effect.flip(s.authorizeChannel("bad", "private-orders")).pipe(Effect.withTracer(tracer))
+      yield* s.authorizeChannel("123.456", "private-orders")
+      yield* s.authenticateUser("123.456", { id: "u1" })
+      yield* s.webhooks.verify(webhook)
+      yield* Effect.flip(s.authorizeChannel("bad", "private-orders"))
       assert.deepStrictEqual(
         spans.map((span) => [span.name, span.status._tag, span.attributes.get("messaging.system")]),
         [
@@ -179,18 +181,38 @@ describe("tracing of the synchronous operations", () => {
       assert.strictEqual(spans[0]!.attributes.get("messaging.destination.name"), "private-orders")
       const failed = spans[3]!.status
       assert.isTrue(failed._tag === "Ended" && Exit.isFailure(failed.exit))
-    }).pipe(Effect.provide(layer()))
-  )
+    }).pipe(Effect.provide(builtWith(tracer)))
+  })
 
-  it.effect("the Effect is a description: nothing is signed until it runs, and each run signs again", () =>
-    Effect.gen(function* () {
+  it.effect("built with a tracer, the Effect is a description: nothing is signed until it runs, each run signs", () => {
+    const { spans, tracer } = recordingTracer()
+    return Effect.gen(function* () {
       const s = yield* sockudo
-      const { spans, tracer } = recordingTracer()
-      const auth = s.authorizeChannel("123.456", "private-orders").pipe(Effect.withTracer(tracer))
+      const auth = s.authorizeChannel("123.456", "private-orders")
+      assert.isFalse(Exit.isExit(auth))
       assert.strictEqual(spans.length, 0)
       yield* auth
       yield* auth
       assert.strictEqual(spans.length, 2)
+    }).pipe(Effect.provide(builtWith(tracer)))
+  })
+
+  it.effect("built without one, signing answers its outcome as an Exit (no fiber to run) and makes no span", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const { spans, tracer } = recordingTracer()
+      const auth = s.authorizeChannel("123.456", "private-orders")
+      assert.isTrue(Exit.isExit(auth) && Exit.isSuccess(auth))
+      assert.isTrue(Exit.isExit(s.authorizeChannel("bad", "private-orders")))
+      yield* auth.pipe(Effect.withTracer(tracer))
+      yield* s.authenticateUser("123.456", { id: "u1" }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans, [])
+      // Verification reads the clock when it runs, so it is always traced by the tracer it runs under.
+      yield* s.webhooks.verify(webhook).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(
+        spans.map((span) => span.name),
+        ["Sockudo.webhooks.verify"]
+      )
     }).pipe(Effect.provide(layer()))
   )
 })
