@@ -103,38 +103,30 @@ differential(peers, "pusher-js receives a typed event's JSON, decrypted on an en
   }
 })
 
-differential(
-  peers,
-  "a client event reported in a webhook decodes with its definition",
-  async (s) => {
-    const chat = `private-${s.name("chat")}`
-    const a = await s.connect()
-    const b = await s.connect()
-    for (const client of [a, b]) {
-      const auth = await s.sdk.run((sockudo) => sockudo.authorizeChannel(client.socketId, chat))
-      expect(await client.subscribe(chat, auth)).toEqual({ ok: true })
-    }
-    await a.trigger(chat, "client-typing", { userId: "u1", at: "2026-01-02T03:04:05.000Z" })
-    await a.trigger(chat, "client-typing", { userId: "u1", at: "not a date" })
-    await s.waitForWebhooks(
-      "the client events",
-      (events) => events.filter((e) => e.name === "client_event").length >= 2
+differential(peers, "a client event reported in a webhook decodes with its definition", async (s) => {
+  const chat = `private-${s.name("chat")}`
+  const a = await s.connect()
+  const b = await s.connect()
+  for (const client of [a, b]) {
+    const auth = await s.sdk.run((sockudo) => sockudo.authorizeChannel(client.socketId, chat))
+    expect(await client.subscribe(chat, auth)).toEqual({ ok: true })
+  }
+  await a.trigger(chat, "client-typing", { userId: "u1", at: "2026-01-02T03:04:05.000Z" })
+  await a.trigger(chat, "client-typing", { userId: "u1", at: "not a date" })
+  await s.waitForWebhooks("the client events", (events) => events.filter((e) => e.name === "client_event").length >= 2)
+  const deliveries = s.peer.receiver.deliveries.filter((d) =>
+    eventsOf(d).some((e) => e.name === "client_event" && e.channel === chat)
+  )
+  const events = []
+  for (const delivery of deliveries) {
+    const webhook = await s.sdk.run((sockudo) =>
+      sockudo.webhooks.verify({ headers: delivery.headers, body: delivery.body })
     )
-    const deliveries = s.peer.receiver.deliveries.filter((d) =>
-      eventsOf(d).some((e) => e.name === "client_event" && e.channel === chat)
-    )
-    const events = []
-    for (const delivery of deliveries) {
-      const webhook = await s.sdk.run((sockudo) =>
-        sockudo.webhooks.verify({ headers: delivery.headers, body: delivery.body })
-      )
-      events.push(...webhook.events.filter(Typing.matches))
-    }
-    expect(events.map(Typing.decode).map((r) => (Result.isSuccess(r) ? r.success : r.failure.reason))).toEqual([
-      { userId: "u1", at: new Date("2026-01-02T03:04:05.000Z") },
-      "InvalidData"
-    ])
-    for (const client of [a, b]) await client.unsubscribe(chat)
-  },
-  { webhooks: true }
-)
+    events.push(...webhook.events.filter(Typing.matches))
+  }
+  expect(events.map(Typing.decode).map((r) => (Result.isSuccess(r) ? r.success : r.failure.reason))).toEqual([
+    { userId: "u1", at: new Date("2026-01-02T03:04:05.000Z") },
+    "InvalidData"
+  ])
+  for (const client of [a, b]) await client.unsubscribe(chat)
+})
