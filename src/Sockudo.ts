@@ -220,9 +220,9 @@ export const make = Effect.gen(function* () {
   // service signs when the operation is called and answers the outcome as an Exit, which a
   // `runSync` per browser subscription runs without starting a fiber; built with one, each run of
   // the Effect signs again inside its own span.
-  const tracedSigning = (yield* Tracer.Tracer) !== Tracer.nativeTracer
+  const traced = (yield* Tracer.Tracer) !== Tracer.nativeTracer
   const signing = <A, E>(span: string, channel: string | undefined, run: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
-    tracedSigning ? Effect.withSpan(Effect.suspend(run), span, syncSpan(channel)) : run()
+    traced ? Effect.withSpan(Effect.suspend(run), span, syncSpan(channel)) : run()
   const events = yield* Events.make
   const channels = yield* Channels.make
   const users = yield* Users.make
@@ -313,10 +313,18 @@ export const make = Effect.gen(function* () {
     })
 
   const verifier = Webhook.makeVerifier(webhookCredentials, { maxAge: config.webhookMaxAge })
-  const verify = (request: Webhook.WebhookRequest): Effect.Effect<Webhook.Webhook, SockudoWebhookError> =>
-    syncOperation("Sockudo.webhooks.verify", (fiber) =>
+  // Without a maximum age nothing in a verification reads the clock: like signing, it is then
+  // decided when called (built without a tracer).
+  const eagerVerify = config.webhookMaxAge === undefined && !traced
+  const verify = (request: Webhook.WebhookRequest): Effect.Effect<Webhook.Webhook, SockudoWebhookError> => {
+    if (eagerVerify) {
+      const verified = verifier(request, 0)
+      return Result.isSuccess(verified) ? Exit.succeed(verified.success) : Exit.fail(verified.failure)
+    }
+    return syncOperation("Sockudo.webhooks.verify", (fiber) =>
       Effect.fromResult(verifier(request, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()))
     )
+  }
 
   const signedUrl = Effect.fn("Sockudo.signedUrl")(function* (
     method: "GET" | "POST" | "DELETE",

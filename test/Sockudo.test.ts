@@ -206,13 +206,29 @@ describe("tracing of the synchronous operations", () => {
       assert.isTrue(Exit.isExit(s.authorizeChannel("bad", "private-orders")))
       yield* auth.pipe(Effect.withTracer(tracer))
       yield* s.authenticateUser("123.456", { id: "u1" }).pipe(Effect.withTracer(tracer))
+      // Without a maximum age, verification reads no clock: it is decided when called, too.
+      const verified = s.webhooks.verify(webhook)
+      assert.isTrue(Exit.isExit(verified) && Exit.isSuccess(verified))
+      yield* verified.pipe(Effect.withTracer(tracer))
       assert.deepStrictEqual(spans, [])
-      // Verification reads the clock when it runs, so it is always traced by the tracer it runs under.
-      yield* s.webhooks.verify(webhook).pipe(Effect.withTracer(tracer))
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("with a maximum age, verification reads the clock when it runs, traced by the tracer it runs under", () =>
+    Effect.gen(function* () {
+      const s = yield* sockudo
+      const { spans, tracer } = recordingTracer()
+      const verify = s.webhooks.verify(webhook)
+      assert.isFalse(Exit.isExit(verify))
+      yield* TestClock.setTime(1 + 30_000)
+      yield* verify.pipe(Effect.withTracer(tracer))
+      yield* TestClock.setTime(1 + 90_000)
+      const expired = yield* Effect.flip(verify)
+      assert.strictEqual(expired._tag, "SockudoWebhookExpiredError")
       assert.deepStrictEqual(
         spans.map((span) => span.name),
         ["Sockudo.webhooks.verify"]
       )
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer(undefined, { webhookMaxAge: "1 minute" })))
   )
 })
