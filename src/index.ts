@@ -50,6 +50,8 @@ export * as Signer from "./Signer.ts"
 export * as Sockudo from "./Sockudo.ts"
 /** @since 0.1.0 */
 export * as SockudoConfig from "./SockudoConfig.ts"
+/** @since 0.2.0 */
+export * as Telemetry from "./Telemetry.ts"
 /** @since 0.1.0 */
 export * as Validation from "./Validation.ts"
 /** @since 0.1.0 */

@@ -18,6 +18,7 @@ import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import { messagePath, serialReason } from "./Messages.ts"
 import * as Pagination from "./Pagination.ts"
@@ -221,7 +222,7 @@ export const make = Effect.gen(function* () {
    *   })
    * ```
    */
-  const publish = Effect.fn("Sockudo.annotations.publish")(function* (
+  const publish = traced("Sockudo.annotations.publish")(function* (
     channel: string,
     serial: string,
     options: PublishOptions
@@ -280,7 +281,7 @@ export const make = Effect.gen(function* () {
     })
   })
 
-  const page = Effect.fn("Sockudo.annotations.list")(function* (
+  const page = traced("Sockudo.annotations.list")(function* (
     channel: string,
     serial: string,
     options: ListOptions | undefined,
@@ -338,7 +339,7 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const deleteAnnotation = Effect.fn("Sockudo.annotations.delete")(function* (
+  const deleteAnnotation = traced("Sockudo.annotations.delete")(function* (
     channel: string,
     serial: string,
     annotationSerial: string,

@@ -22,6 +22,7 @@ import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type RetryMode, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import { StoredMessage, VersionedMessage } from "./Messages.ts"
 import * as Pagination from "./Pagination.ts"
@@ -453,7 +454,7 @@ export const make = Effect.gen(function* () {
   const http = yield* Http
   const limits = config.limits
 
-  const page = Effect.fn("Sockudo.history.list")(function* (
+  const page = traced("Sockudo.history.list")(function* (
     channel: string,
     options: ListOptions | undefined,
     decode: Decoder<HistoryPage>
@@ -515,7 +516,7 @@ export const make = Effect.gen(function* () {
     )
 
   /** The channel's stream: id, next serial, retention and health. */
-  const state = Effect.fn("Sockudo.history.state")(function* (
+  const state = traced("Sockudo.history.state")(function* (
     channel: string
   ): Effect.fn.Return<HistoryState, SockudoValidationError | SockudoRequestError> {
     const path = channelPath("history.state", channel, limits)
@@ -541,7 +542,7 @@ export const make = Effect.gen(function* () {
    * Rotates the channel's stream (a new `stream_id`) and deletes every retained row. Not
    * retried once the request may have reached the server: a second reset would rotate again.
    */
-  const reset = Effect.fn("Sockudo.history.reset")(function* (
+  const reset = traced("Sockudo.history.reset")(function* (
     channel: string,
     options: ResetOptions
   ): Effect.fn.Return<ResetResult, SockudoValidationError | SockudoRequestError> {
@@ -558,7 +559,7 @@ export const make = Effect.gen(function* () {
    * it twice deletes the same rows); `mode: "all"` is not retried once it may have reached the
    * server, since a second run would also delete rows published in between.
    */
-  const purge = Effect.fn("Sockudo.history.purge")(function* (
+  const purge = traced("Sockudo.history.purge")(function* (
     channel: string,
     options: PurgeOptions
   ): Effect.fn.Return<PurgeResult, SockudoValidationError | SockudoRequestError> {

@@ -30,6 +30,7 @@ import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "..
 import { scopedKey } from "../Idempotency.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import type { MessageExtras } from "./Extras.ts"
 import * as Extras from "./Extras.ts"
@@ -371,7 +372,7 @@ export const make = Effect.gen(function* () {
   const limits = config.limits
 
   /** The latest version of a message. */
-  const get = Effect.fn("Sockudo.messages.get")(function* (
+  const get = traced("Sockudo.messages.get")(function* (
     channel: string,
     serial: string
   ): Effect.fn.Return<MessageResponse, SockudoValidationError | SockudoRequestError> {
@@ -380,7 +381,7 @@ export const make = Effect.gen(function* () {
     return yield* http.request({ operation: "messages.get", method: "GET", path: path.success, decode: decodeMessage })
   })
 
-  const versionsPage = Effect.fn("Sockudo.messages.versions")(function* (
+  const versionsPage = traced("Sockudo.messages.versions")(function* (
     channel: string,
     serial: string,
     options: VersionsOptions | undefined,
