@@ -272,6 +272,7 @@ export const make = Effect.gen(function* () {
     const body = Validation.toJson(wire)
     if ("error" in body) return yield* validationError(operation, "data", body.error)
     return yield* http.request({
+      channels: channel,
       operation,
       method: "POST",
       path: `${path.success}/annotations`,
@@ -313,7 +314,14 @@ export const make = Effect.gen(function* () {
       if (reason) return yield* validationError(operation, "socketId", reason)
       query.push(["socket_id", options.socketId])
     }
-    return yield* http.request({ operation, method: "GET", path: `${path.success}/annotations`, query, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: `${path.success}/annotations`,
+      query,
+      decode
+    })
   })
 
   /** One page of a message's annotation events, oldest first. */
@@ -359,6 +367,7 @@ export const make = Effect.gen(function* () {
       query.push(["socket_id", options.socketId])
     }
     return yield* http.request({
+      channels: channel,
       operation,
       method: "DELETE",
       path: `${path.success}/annotations/${encode(annotationSerial)}`,

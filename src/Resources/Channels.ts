@@ -202,7 +202,14 @@ export const make = Effect.gen(function* () {
       }
       query.push(["info", options.info.join(",")])
     }
-    return yield* http.request({ operation: "channels.get", method: "GET", path, query, decode: decodeState })
+    return yield* http.request({
+      channels: channel,
+      operation: "channels.get",
+      method: "GET",
+      path,
+      query,
+      decode: decodeState
+    })
   })
 
   /** The users subscribed to a `presence-` channel. */
@@ -218,6 +225,7 @@ export const make = Effect.gen(function* () {
       })
     }
     return yield* http.request({
+      channels: channel,
       operation: "channels.users",
       method: "GET",
       path: `${path}/users`,

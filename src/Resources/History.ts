@@ -465,6 +465,7 @@ export const make = Effect.gen(function* () {
     const query = rangeQuery(operation, options)
     if (Result.isFailure(query)) return yield* query.failure
     return yield* http.request({
+      channels: channel,
       operation,
       method: "GET",
       path: `${path.success}/history`,
@@ -522,6 +523,7 @@ export const make = Effect.gen(function* () {
     const path = channelPath("history.state", channel, limits)
     if (Result.isFailure(path)) return yield* path.failure
     return yield* http.request({
+      channels: channel,
       operation: "history.state",
       method: "GET",
       path: `${path.success}/history/state`,
@@ -531,12 +533,13 @@ export const make = Effect.gen(function* () {
 
   const post = <A>(
     operation: string,
+    channel: string,
     path: string,
     body: string,
     decode: Decoder<A>,
     retry: RetryMode
   ): Effect.Effect<A, SockudoRequestError> =>
-    http.request({ operation, method: "POST", path, body: prepareBody(body), decode, retry })
+    http.request({ channels: channel, operation, method: "POST", path, body: prepareBody(body), decode, retry })
 
   /**
    * Rotates the channel's stream (a new `stream_id`) and deletes every retained row. Not
@@ -551,7 +554,7 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const body = confirmedBody(operation, channel, "reset", options)
     if (Result.isFailure(body)) return yield* body.failure
-    return yield* post(operation, `${path.success}/history/reset`, body.success, decodeReset, "rejected-only")
+    return yield* post(operation, channel, `${path.success}/history/reset`, body.success, decodeReset, "rejected-only")
   })
 
   /**
@@ -574,7 +577,7 @@ export const make = Effect.gen(function* () {
     const body = confirmedBody(operation, channel, "purge", options, fields.success)
     if (Result.isFailure(body)) return yield* body.failure
     const retry = options.mode === "all" ? "rejected-only" : "retryable"
-    return yield* post(operation, `${path.success}/history/purge`, body.success, decodePurge, retry)
+    return yield* post(operation, channel, `${path.success}/history/purge`, body.success, decodePurge, retry)
   })
 
   return { list, stream, state, reset, purge } as const

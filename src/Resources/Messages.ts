@@ -378,7 +378,13 @@ export const make = Effect.gen(function* () {
   ): Effect.fn.Return<MessageResponse, SockudoValidationError | SockudoRequestError> {
     const path = messagePath("messages.get", channel, serial, limits)
     if (Result.isFailure(path)) return yield* path.failure
-    return yield* http.request({ operation: "messages.get", method: "GET", path: path.success, decode: decodeMessage })
+    return yield* http.request({
+      channels: channel,
+      operation: "messages.get",
+      method: "GET",
+      path: path.success,
+      decode: decodeMessage
+    })
   })
 
   const versionsPage = traced("Sockudo.messages.versions")(function* (
@@ -408,7 +414,14 @@ export const make = Effect.gen(function* () {
       if (reason) return yield* validationError(operation, "cursor", reason)
       query.push(["cursor", options.cursor])
     }
-    return yield* http.request({ operation, method: "GET", path: `${path.success}/versions`, query, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: `${path.success}/versions`,
+      query,
+      decode
+    })
   })
 
   /**

@@ -248,7 +248,14 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const query = rangeQuery(operation, options)
     if (Result.isFailure(query)) return yield* query.failure
-    return yield* http.request({ operation, method: "GET", path: path.success, query: query.success, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: path.success,
+      query: query.success,
+      decode
+    })
   })
 
   /** One page of a presence channel's membership changes. */
@@ -274,6 +281,7 @@ export const make = Effect.gen(function* () {
     const path = historyPath("presenceHistory.state", channel)
     if (Result.isFailure(path)) return yield* path.failure
     return yield* http.request({
+      channels: channel,
       operation: "presenceHistory.state",
       method: "GET",
       path: `${path.success}/state`,
@@ -295,6 +303,7 @@ export const make = Effect.gen(function* () {
     const body = confirmedBody(operation, channel, "reset", options)
     if (Result.isFailure(body)) return yield* body.failure
     return yield* http.request({
+      channels: channel,
       operation,
       method: "POST",
       path: `${path.success}/reset`,
@@ -338,6 +347,7 @@ export const make = Effect.gen(function* () {
       query.push(["at_time_ms", String(options.atTimeMs)])
     }
     return yield* http.request({
+      channels: channel,
       operation,
       method: "GET",
       path: `${path.success}/snapshot`,
