@@ -338,59 +338,60 @@ export const make = Effect.gen(function* () {
       ...(body === undefined ? {} : { body: body.body }),
       ...(spec.headers === undefined ? {} : { headers: spec.headers })
     }
+    const send = (run: Telemetry.Run, now: number) => {
+      const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
+      const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
+      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
+    }
+    /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
+    const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration, timedOut: string) =>
+      withTimeout(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => send(run, now)),
+        limit,
+        spec.finishOnTimeout ? completionGrace : undefined
+      ).pipe(
+        Effect.catchTags({
+          HttpClientError: (error) =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: redactSigned(error.message),
+                timeout: false,
+                cause: redactCause(error.reason.cause)
+              })
+            ),
+          TimeoutError: () =>
+            Effect.fail(
+              new SockudoTransportError({
+                operation: spec.operation,
+                request: label,
+                message: timedOut,
+                timeout: true
+              })
+            )
+        })
+      )
+    /** After a first failure: the retries (each one observed), and the run's end if they fail too. */
+    const retrying = (
+      run: Telemetry.Run,
+      attempt: Effect.Effect<A, SockudoRequestError>,
+      error: SockudoRequestError,
+      policy: ReturnType<typeof retryPolicy>
+    ) =>
+      Effect.catch(retryAfter(attempt, error, Telemetry.observeRetries(run, policy)), (last) =>
+        Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
+      )
     const mode = spec.retry ?? "retryable"
     // The retry schedule is only started after a first failure: a success costs no schedule.
     const self = Effect.withFiber<A, SockudoRequestError>((fiber) => {
       const run = Telemetry.start(fiber, spec, spec.method, path, server)
-      const send = (now: number) => {
-        const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
-        const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
-        return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
-      }
-      /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
-      const attemptWithin = (limit: Duration.Duration, timedOut: string) =>
-        withTimeout(
-          Effect.flatMap(Clock.currentTimeMillis, send),
-          limit,
-          spec.finishOnTimeout ? completionGrace : undefined
-        ).pipe(
-          Effect.catchTags({
-            HttpClientError: (error) =>
-              Effect.fail(
-                new SockudoTransportError({
-                  operation: spec.operation,
-                  request: label,
-                  message: redactSigned(error.message),
-                  timeout: false,
-                  cause: redactCause(error.reason.cause)
-                })
-              ),
-            TimeoutError: () =>
-              Effect.fail(
-                new SockudoTransportError({
-                  operation: spec.operation,
-                  request: label,
-                  message: timedOut,
-                  timeout: true
-                })
-              )
-          })
-        )
-      /** After a first failure: the retries, then the run's end if they fail too. */
-      const retrying = (
-        attempt: Effect.Effect<A, SockudoRequestError>,
-        error: SockudoRequestError,
-        policy: ReturnType<typeof retryPolicy>
-      ) =>
-        Effect.catch(retryAfter(attempt, error, Telemetry.observeRetries(run, policy)), (last) =>
-          Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
-        )
       const override = fiber.getRef(RetryScheduleOverride)
       const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
       if (deadline === undefined) {
-        const attempt = attemptWithin(config.timeout, timeoutMessage)
+        const attempt = attemptWithin(run, config.timeout, timeoutMessage)
         return Effect.catch(attempt, (error) =>
-          retrying(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+          retrying(run, attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
         )
       }
       return Effect.flatMap(Clock.currentTimeMillis, (start) => {
@@ -400,11 +401,11 @@ export const make = Effect.gen(function* () {
         const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const remaining = Duration.millis(Math.max(1, deadlineAt - now))
           return Duration.isLessThan(remaining, config.timeout)
-            ? attemptWithin(remaining, byDeadline)
-            : attemptWithin(config.timeout, timeoutMessage)
+            ? attemptWithin(run, remaining, byDeadline)
+            : attemptWithin(run, config.timeout, timeoutMessage)
         })
         return Effect.catch(attempt, (error) =>
-          retrying(attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
+          retrying(run, attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
         )
       })
     })

@@ -77,7 +77,7 @@ import {
   type TriggerResult
 } from "./Resources/Events.ts"
 import { Sockudo, type Service as SockudoService } from "./Sockudo.ts"
-import { clientSpan, messagingSystem, publisherBatchSize, publisherQueueDepth } from "./Telemetry.ts"
+import { clientSpan, messagingSystem, publisherBatchSize, publisherQueueDepth, recordingSpan } from "./Telemetry.ts"
 import * as Validation from "./Validation.ts"
 
 /**
@@ -396,8 +396,8 @@ export const make = (
       let preparedFor: string | undefined
       const identity = {}
       const self = Effect.withFiber((fiber): Effect.Effect<TriggerResult, PublisherError> => {
-        const span = fiber.cache.span
-        if (span?._tag === "Span") {
+        const span = recordingSpan(fiber)
+        if (span !== undefined) {
           if (typeof channels === "string") span.attribute("messaging.destination.name", channels)
           else if (Array.isArray(channels)) span.attribute("sockudo.channel_count", channels.length)
           if (typeof name === "string") span.attribute("sockudo.event.name", name)

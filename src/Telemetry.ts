@@ -167,6 +167,8 @@ export interface Run {
   readonly fiber: Fiber.Fiber<unknown, unknown>
   /** The operation's span, when a tracer records one. */
   readonly span: Tracer.Span | undefined
+  /** The fiber's clock (a `TestClock` in tests). */
+  readonly clock: Clock.Clock
   /** Unix ms by `Clock` at the start. */
   readonly started: number
   /** The last answer's status, 0 before any. */
@@ -199,6 +201,19 @@ export const serverOf = (baseUrl: string): Server => {
   return { address, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) }
 }
 
+/**
+ * The fiber's current span when something records it: a tracer is installed (without one,
+ * effect's native spans go nowhere, and writing attributes on them would be wasted) and the span
+ * is sampled.
+ *
+ * @since 0.2.0
+ */
+export const recordingSpan = (fiber: Fiber.Fiber<unknown, unknown>): Tracer.Span | undefined => {
+  const cache = fiber.cache
+  const span = cache.span
+  return cache.tracer !== undefined && span !== undefined && span._tag === "Span" && span.sampled ? span : undefined
+}
+
 const channelOf = (request: Described): string | undefined => {
   const channels = request.channels
   if (channels === undefined) return undefined
@@ -219,8 +234,7 @@ export const start = (
   path: string,
   server: Server
 ): Run => {
-  const parent = fiber.cache.span
-  const span = parent !== undefined && parent._tag === "Span" ? parent : undefined
+  const span = recordingSpan(fiber)
   if (span !== undefined) {
     span.attribute("messaging.operation.name", request.operation)
     const channels = request.channels
@@ -247,7 +261,8 @@ export const start = (
     span.attribute("server.address", server.address)
     span.attribute("server.port", server.port)
   }
-  return { request, fiber, span, started: fiber.getRef(Clock.Clock).currentTimeMillisUnsafe(), status: 0, retries: 0 }
+  const clock = fiber.getRef(Clock.Clock)
+  return { request, fiber, span, clock, started: clock.currentTimeMillisUnsafe(), status: 0, retries: 0 }
 }
 
 /**
@@ -260,41 +275,63 @@ export const answered = (run: Run, status: number): void => {
   run.span?.attribute("http.response.status_code", status)
 }
 
-type Series<M> = Map<string, M>
-const requestSeries: Series<Metric.Counter<number>> = new Map()
-const retrySeries: Series<Metric.Counter<number>> = new Map()
-const failureSeries: Series<Metric.Counter<number>> = new Map()
-const durationSeries: Series<Metric.Histogram<number>> = new Map()
+/** The metric series of one operation, built on its first request: an update is then a lookup or two. */
+interface OperationSeries {
+  readonly duration: Metric.Histogram<number>
+  /** Requests by final status, 0 for no answer. */
+  readonly requests: Map<number, Metric.Counter<number>>
+  /** Retries and failures by error tag. */
+  readonly retries: Map<string, Metric.Counter<number>>
+  readonly failures: Map<string, Metric.Counter<number>>
+}
 
-/** One metric series per attribute set, built once: an update is then two map lookups. */
-const series = <M extends Metric.Metric<any, any>>(
-  cache: Series<M>,
-  metric: M,
-  key: string,
-  attributes: () => Metric.Metric.AttributeSet
-): M => {
-  let found = cache.get(key)
+const seriesByOperation = new Map<string, OperationSeries>()
+
+const seriesOf = (operation: string): OperationSeries => {
+  let found = seriesByOperation.get(operation)
   if (found === undefined) {
-    found = Metric.withAttributes(metric, attributes()) as M
-    cache.set(key, found)
+    found = {
+      duration: Metric.withAttributes(requestDuration, { "messaging.operation.name": operation }),
+      requests: new Map(),
+      retries: new Map(),
+      failures: new Map()
+    }
+    seriesByOperation.set(operation, found)
   }
   return found
 }
 
-const operationAttribute = (operation: string) => ({ "messaging.operation.name": operation })
+const byError = (
+  cache: Map<string, Metric.Counter<number>>,
+  metric: Metric.Counter<number>,
+  operation: string,
+  tag: string
+): Metric.Counter<number> => {
+  let found = cache.get(tag)
+  if (found === undefined) {
+    found = Metric.withAttributes(metric, { "messaging.operation.name": operation, "error.type": tag })
+    cache.set(tag, found)
+  }
+  return found
+}
 
-const finish = (run: Run, context: Context.Context<never>, now: number): void => {
+const finish = (run: Run, context: Context.Context<never>, now: number): OperationSeries => {
   const operation = run.request.operation
   const status = run.status
-  series(requestSeries, requests, status === 0 ? operation : `${operation} ${status}`, () =>
-    status === 0
-      ? operationAttribute(operation)
-      : { "messaging.operation.name": operation, "http.response.status_code": String(status) }
-  ).modifyUnsafe(1, context)
-  series(durationSeries, requestDuration, operation, () => operationAttribute(operation)).updateUnsafe(
-    Math.max(0, now - run.started) / 1000,
-    context
-  )
+  const series = seriesOf(operation)
+  let counter = series.requests.get(status)
+  if (counter === undefined) {
+    counter = Metric.withAttributes(
+      requests,
+      status === 0
+        ? { "messaging.operation.name": operation }
+        : { "messaging.operation.name": operation, "http.response.status_code": String(status) }
+    )
+    series.requests.set(status, counter)
+  }
+  counter.modifyUnsafe(1, context)
+  series.duration.updateUnsafe(Math.max(0, now - run.started) / 1000, context)
+  return series
 }
 
 /**
@@ -302,8 +339,9 @@ const finish = (run: Run, context: Context.Context<never>, now: number): void =>
  *
  * @since 0.2.0
  */
-export const succeeded = (run: Run): void =>
-  finish(run, run.fiber.context, run.fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
+export const succeeded = (run: Run): void => {
+  finish(run, run.fiber.context, run.clock.currentTimeMillisUnsafe())
+}
 
 const annotations = (run: Run): Record<string, unknown> => {
   const channel = channelOf(run.request)
@@ -320,12 +358,9 @@ const annotations = (run: Run): Record<string, unknown> => {
 export const failed = (run: Run, error: SockudoRequestError): Effect.Effect<void> => {
   const context = run.fiber.context
   run.span?.attribute("error.type", error._tag)
-  finish(run, context, run.fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
+  const series = finish(run, context, run.clock.currentTimeMillisUnsafe())
   const operation = run.request.operation
-  series(failureSeries, failures, `${operation} ${error._tag}`, () => ({
-    "messaging.operation.name": operation,
-    "error.type": error._tag
-  })).modifyUnsafe(1, context)
+  byError(series.failures, failures, operation, error._tag).modifyUnsafe(1, context)
   const status = "status" in error ? error.status : undefined
   if (status === undefined || status >= 500 || error.isRetryable) return Effect.void
   const key = run.request.headers?.["x-idempotency-key"]
@@ -367,14 +402,11 @@ export const observeRetries = <E extends SockudoRequestError, Out, R>(
     if (retryAfterSeconds !== undefined) attributes["sockudo.retry_after_s"] = retryAfterSeconds
     const span = run.span
     if (span !== undefined) {
-      span.event("retry", run.fiber.getRef(Clock.Clock).currentTimeNanosUnsafe(), attributes)
+      span.event("retry", run.clock.currentTimeNanosUnsafe(), attributes)
       span.attribute("http.request.resend_count", run.retries)
     }
     const operation = run.request.operation
-    series(retrySeries, retries, `${operation} ${input._tag}`, () => ({
-      "messaging.operation.name": operation,
-      "error.type": input._tag
-    })).modifyUnsafe(1, run.fiber.context)
+    byError(seriesOf(operation).retries, retries, operation, input._tag).modifyUnsafe(1, run.fiber.context)
     const waiting = `${Duration.format(duration)}${retryAfterSeconds === undefined ? "" : ` (the server's Retry-After: ${retryAfterSeconds} s)`}`
     return Effect.as(
       Effect.annotateLogs(

@@ -3,8 +3,17 @@
  * own span and `traceparent` when asked for, the metrics after a known sequence of requests, and
  * the debug logs, recorded with an in-memory tracer, a fresh metric registry and a test logger.
  */
+import { readFileSync } from "node:fs"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Logger, Metric, References, Tracer } from "effect"
+import { SpanKind } from "@opentelemetry/api"
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader
+} from "@opentelemetry/sdk-metrics"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { ConfigProvider, Effect, Layer, Logger, Metric, References, Tracer } from "effect"
 import { HttpClient } from "effect/http"
 import { Publisher, SockudoConfig, Telemetry } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
@@ -414,4 +423,123 @@ describe("debug logs", () => {
       assert.deepStrictEqual(lines, [])
     }).pipe(Effect.provide(failing), Effect.provideService(Logger.CurrentLoggers, new Set([logger])))
   })
+})
+
+describe("the README's setup (@effect/opentelemetry), with in-memory exporters", () => {
+  it.effect("the OpenTelemetry SDK receives the CLIENT span with its attributes, and the metrics", () => {
+    const spans = new InMemorySpanExporter()
+    const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 60_000 })
+    const Otel = NodeSdk.layer(() => ({
+      resource: { serviceName: "orders-api" },
+      spanProcessor: new SimpleSpanProcessor(spans),
+      metricReader: reader
+    }))
+    return Effect.gen(function* () {
+      yield* (yield* sockudo).trigger("orders", "order.created", { id: 1 }, { idempotencyKey: "k-otel" })
+      const [span] = spans.getFinishedSpans().filter((s) => s.name === "Sockudo.trigger")
+      assert.strictEqual(span?.kind, SpanKind.CLIENT)
+      assert.deepInclude(span?.attributes, {
+        "messaging.system": "sockudo",
+        "messaging.operation.name": "trigger",
+        "messaging.destination.name": "orders",
+        "sockudo.idempotency_key": "k-otel",
+        "url.path": "/apps/app-id/events",
+        "http.response.status_code": 200
+      })
+      yield* Effect.promise(() => reader.forceFlush())
+      const exported = metrics
+        .getMetrics()
+        .flatMap((batch) => batch.scopeMetrics.flatMap((scope) => scope.metrics))
+        .filter((metric) => metric.descriptor.name === "sockudo.client.requests")
+        .flatMap((metric) => metric.dataPoints.map((point) => [point.attributes, point.value]))
+      assert.deepInclude(exported, [{ "messaging.operation.name": "trigger", "http.response.status_code": "200" }, 1])
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          layer(() => ok),
+          Otel
+        )
+      ),
+      freshMetrics
+    )
+  })
+})
+
+describe("the README's tables", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+  const section = readme.slice(readme.indexOf("### Tracing and metrics"), readme.indexOf("### Testing your code"))
+  const firstColumn = (header: string) => {
+    const table = section
+      .slice(section.indexOf(`| ${header} |`))
+      .split("\n\n")[0]!
+      .split("\n")
+      .slice(2)
+    return table.map((row) => row.split(" | ")[0]!.slice(2).replaceAll("`", ""))
+  }
+
+  it.effect("every span attribute listed is one the SDK writes, and every one it writes is listed", () => {
+    const { spans, tracer } = recording()
+    return Effect.gen(function* () {
+      const s = yield* sockudo
+      yield* withTime(s.trigger("orders", "e", 1))
+      yield* s.trigger(["a", "b"], "e", 1)
+      yield* s.triggerBatch([{ channel: "a", name: "e", data: 1 }])
+      yield* Effect.flip(s.channels.get("orders"))
+      const written = new Set(spans.flatMap((span) => [...span.attributes.keys()]))
+      assert.deepStrictEqual([...written].sort(), [...firstColumn("Span attribute")].sort())
+    }).pipe(
+      Effect.withTracer(tracer),
+      Effect.provide(
+        layer(
+          sequence(
+            SockudoTest.json(503, {}),
+            ok,
+            ok,
+            SockudoTest.json(200, { batch: [{}] }),
+            SockudoTest.json(404, { error: "no" })
+          ),
+          { retry: everySecond }
+        )
+      )
+    )
+  })
+
+  it.effect("every metric listed is one the SDK records, and each is exported by Telemetry", () =>
+    freshMetrics(
+      Effect.gen(function* () {
+        const s = yield* sockudo
+        const publisher = yield* Publisher.Publisher
+        yield* withTime(s.trigger("orders", "e", 1))
+        yield* Effect.flip(s.trigger("orders", "e", 1, { idempotencyKey: "k" }))
+        yield* publisher.publish("orders", "e", 1)
+        const recorded = new Set((yield* sdkMetrics).map((metric) => metric.id))
+        assert.deepStrictEqual([...recorded].sort(), [...firstColumn("Metric")].sort())
+        const exported = [
+          Telemetry.requests,
+          Telemetry.retries,
+          Telemetry.failures,
+          Telemetry.requestDuration,
+          Telemetry.publisherBatchSize,
+          Telemetry.publisherQueueDepth
+        ].map((metric) => metric.id)
+        assert.deepStrictEqual(exported.sort(), [...recorded].sort())
+      }).pipe(
+        Effect.provide(Publisher.layer()),
+        Effect.provide(
+          layer(
+            sequence(
+              SockudoTest.json(503, {}),
+              ok,
+              SockudoTest.json(400, { error: "bad" }),
+              SockudoTest.json(200, { batch: [{}] })
+            ),
+            {
+              retry: everySecond
+            }
+          )
+        )
+      )
+    )
+  )
 })

@@ -509,6 +509,7 @@ export const make = Effect.gen(function* () {
     if ("error" in body) return invalid(operation, "extras", body.error)
     return Result.succeed({
       operation,
+      channels: channel,
       method: "POST",
       path: `${path.success}/${action}`,
       body: prepareBody(body.json),
