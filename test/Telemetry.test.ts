@@ -175,6 +175,70 @@ describe("the span of each operation", () => {
   })
 })
 
+describe("the publisher's spans", () => {
+  it.effect(
+    "Publisher.publish: PRODUCER, create; Publisher.batch: CLIENT with the batch request, linked both ways",
+    () => {
+      const { spans, tracer } = recording()
+      return Effect.gen(function* () {
+        const publisher = yield* Publisher.Publisher
+        yield* Effect.all(
+          [publisher.publish("orders", "order.created", 1), publisher.publish("audit", "order.created", 2)],
+          {
+            concurrency: "unbounded"
+          }
+        )
+        const publishes = spans.filter((span) => span.name === "Publisher.publish")
+        assert.deepStrictEqual(
+          publishes.map((span): [string, Record<string, unknown>] => [span.kind, attributes(span)]),
+          ["orders", "audit"].map((channel): [string, Record<string, unknown>] => [
+            "producer",
+            {
+              "messaging.system": "sockudo",
+              "messaging.operation.name": "publish",
+              "messaging.operation.type": "create",
+              "messaging.destination.name": channel,
+              "sockudo.event.name": "order.created"
+            }
+          ])
+        )
+        const batch = named(spans, "Publisher.batch")
+        assert.strictEqual(batch.kind, "client")
+        const recorded = attributes(batch)
+        assert.strictEqual(recorded["messaging.batch.message_count"], 2)
+        assert.strictEqual(recorded["url.path"], "/apps/app-id/batch_events")
+        assert.strictEqual(recorded["http.response.status_code"], 200)
+        assert.deepStrictEqual(
+          batch.links.map((link) => link.span.spanId),
+          publishes.map((span) => span.spanId)
+        )
+      }).pipe(
+        Effect.provide(Publisher.layer({ maxWait: "1 second" })),
+        Effect.provide(layer(() => SockudoTest.json(200, { batch: [{}, {}] }))),
+        // Outside the layers: the publisher sends its batches from a fiber its layer forks.
+        Effect.withTracer(tracer)
+      )
+    }
+  )
+})
+
+describe("without a tracer", () => {
+  it.effect("nothing is written: effect's native spans go nowhere", () =>
+    Effect.gen(function* () {
+      const without = yield* Effect.withFiber((fiber) => Effect.succeed(Telemetry.recordingSpan(fiber))).pipe(
+        Effect.withSpan("op")
+      )
+      assert.isUndefined(without)
+      const { tracer } = recording()
+      const withTracer = yield* Effect.withFiber((fiber) => Effect.succeed(Telemetry.recordingSpan(fiber))).pipe(
+        Effect.withSpan("op"),
+        Effect.withTracer(tracer)
+      )
+      assert.strictEqual(withTracer?.name, "op")
+    })
+  )
+})
+
 describe("each retry is a span event", () => {
   it.effect("against the emulator: a 429 with Retry-After, then a 503, then the publish", () => {
     const { spans, tracer } = recording()
@@ -454,15 +518,7 @@ describe("the README's setup (@effect/opentelemetry), with in-memory exporters",
         .filter((metric) => metric.descriptor.name === "sockudo.client.requests")
         .flatMap((metric) => metric.dataPoints.map((point) => [point.attributes, point.value]))
       assert.deepInclude(exported, [{ "messaging.operation.name": "trigger", "http.response.status_code": "200" }, 1])
-    }).pipe(
-      Effect.provide(
-        Layer.mergeAll(
-          layer(() => ok),
-          Otel
-        )
-      ),
-      freshMetrics
-    )
+    }).pipe(Effect.provide(layer(() => ok).pipe(Layer.provideMerge(Otel))), freshMetrics)
   })
 })
 
