@@ -21,8 +21,8 @@ import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
-import * as UrlParams from "effect/http/UrlParams"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
@@ -180,11 +180,25 @@ export class Http extends Context.Service<Http, Service>()("effect-sockudo/Http"
 
 const disableClientSpan = () => true
 
-/** The signature of a URL the HttpClient's own span records (with `httpClientSpans`). */
-const withSignatureRedacted = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> => [
-  ...names,
-  "auth_signature"
-]
+const SIGNATURE = "&auth_signature="
+
+/**
+ * A signed request whose signature is a `Redacted` URL parameter, for the HttpClient's own span
+ * (`httpClientSpans`): the span's `url.full` then shows `auth_signature=REDACTED`, and the
+ * request's URL, which the HttpClient's errors (and so a failed span's exit) print, has none.
+ */
+const withRedactedSignature = (
+  method: Request<unknown>["method"],
+  url: string,
+  signed: string,
+  options: HttpClientRequest.Options.NoUrl
+): HttpClientRequest.HttpClientRequest => {
+  const at = signed.lastIndexOf(SIGNATURE)
+  return HttpClientRequest.make(method)(`${url}?${signed.slice(0, at)}`, {
+    ...options,
+    urlParams: [["auth_signature", Redacted.make(signed.slice(at + SIGNATURE.length))]]
+  })
+}
 
 let liveClock: Clock.Clock | undefined
 const MAX_TIMER_MILLIS = 2 ** 31 - 1
@@ -340,7 +354,9 @@ export const make = Effect.gen(function* () {
     }
     const send = (run: Telemetry.Run, now: number) => {
       const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
-      const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
+      const httpRequest = config.httpClientSpans
+        ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, options)
+        : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
     }
     /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
@@ -409,9 +425,7 @@ export const make = Effect.gen(function* () {
         )
       })
     })
-    return config.httpClientSpans
-      ? Effect.updateService(self, UrlParams.CurrentRedactedNames, withSignatureRedacted)
-      : Effect.provideService(self, HttpClient.TracerDisabledWhen, disableClientSpan)
+    return config.httpClientSpans ? self : Effect.provideService(self, HttpClient.TracerDisabledWhen, disableClientSpan)
   }
 
   const signUrl = (method: string, path: string, query: ReadonlyArray<QueryParam>, body: PreparedBody | undefined) =>

@@ -13,7 +13,7 @@ import {
   PeriodicExportingMetricReader
 } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { ConfigProvider, Effect, Layer, Logger, Metric, References, Tracer } from "effect"
+import { Cause, ConfigProvider, Effect, Layer, Logger, Metric, References, Tracer } from "effect"
 import { HttpClient } from "effect/http"
 import { Publisher, SockudoConfig, Telemetry } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
@@ -281,10 +281,14 @@ describe("each retry is a span event", () => {
 
 describe("HTTP client spans and traceparent (httpClientSpans)", () => {
   const signatureOf = Effect.map(requests, (all) => all.map((r) => r.query.get("auth_signature")!))
-  /** Every attribute and event attribute of every span, as text. */
+  /** Every attribute, event and failed exit (message and JSON) of every span, as text. */
   const everything = (spans: ReadonlyArray<Tracer.NativeSpan>) =>
     JSON.stringify(
-      spans.map((span) => [attributes(span), span.events]),
+      spans.map((span) => {
+        const exit = span.status._tag === "Ended" ? span.status.exit : undefined
+        const error = exit?._tag === "Failure" ? Cause.squash(exit.cause) : undefined
+        return [attributes(span), span.events, error instanceof Error ? error.message : undefined, error]
+      }),
       (_, value) => (typeof value === "bigint" ? String(value) : value)
     )
 
@@ -318,12 +322,29 @@ describe("HTTP client spans and traceparent (httpClientSpans)", () => {
           assert.include(String(attempt.attributes.get("url.full")), "auth_signature=REDACTED")
         }
         const text = everything(spans)
+        assert.include(text, "StatusCode error (503 POST", "the failed attempt's exit is part of the scan")
         for (const signature of yield* signatureOf) assert.notInclude(text, signature)
         assert.notMatch(text, /auth_signature=(?!REDACTED)/)
       }).pipe(
         Effect.withTracer(tracer),
         Effect.provide(layer(sequence(SockudoTest.json(503, {}), ok), { httpClientSpans: true }))
       )
+    }
+  )
+
+  it.effect(
+    "on, against the emulator's verifier: every request is still signed right (a publish, a filtered read)",
+    () => {
+      const { spans, tracer } = recording()
+      return Effect.gen(function* () {
+        const s = yield* sockudo
+        yield* s.trigger("orders", "e", { text: "a b+c~*" })
+        yield* s.channels.list({ filterByPrefix: "pre sence+~", info: ["subscription_count"] })
+        assert.deepStrictEqual(
+          spans.map((span) => span.name),
+          ["Sockudo.trigger", "POST", "Sockudo.channels.list", "GET"]
+        )
+      }).pipe(Effect.withTracer(tracer), Effect.provide(Emulator.layerTest({ sockudo: { httpClientSpans: true } })))
     }
   )
 
