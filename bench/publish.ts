@@ -24,8 +24,8 @@
  *   --rounds=<n>         interleaved rounds per cell, median reported (default 3)
  *   --warmup=<n>         publishes before each measurement (default 2000)
  *   --concurrency=1,64   publishes in flight (default 1,64; 1,16,128 with --sockudo/--target)
- *   --only=floor,pusher,effect-sockudo   (effect-sockudo-nokey and effect-sockudo-publisher too;
- *                        all five by default with a node)
+ *   --only=floor,pusher,effect-sockudo   (effect-sockudo-nokey, -traced, -httpspans and -publisher too;
+ *                        all seven by default with a node)
  *   --sockudo            also target the Sockudo node of test/sockudo/server.sh (SOCKUDO_TEST_HOST,
  *                        SOCKUDO_TEST_PORT; its CPU from the pids file in SOCKUDO_TEST_LOGS)
  *   --target=<url>       also target the Sockudo node at <url> (http://127.0.0.1:6001)
@@ -43,6 +43,7 @@ import { runInNewContext } from "node:vm"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as Tracer from "effect/Tracer"
 import Pusher from "pusher"
 import { Agent } from "undici"
 import { Publisher, Sockudo, SockudoConfig } from "../src/index.ts"
@@ -237,12 +238,24 @@ const pusher: Contender = {
   }
 }
 
+/**
+ * A tracer that opens effect's native spans and keeps none: what the SDK's span attributes cost
+ * once a tracer is installed, without an exporter's own cost.
+ */
+const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+
 /** This SDK: one ManagedRuntime, the service resolved once, one runPromise per publish. */
-const sdkContender = (name: string, description: string, options: Partial<SockudoConfig.Options>): Contender => ({
+const sdkContender = (
+  name: string,
+  description: string,
+  options: Partial<SockudoConfig.Options>,
+  tracer?: Tracer.Tracer
+): Contender => ({
   name,
   description,
   make: async (target) => {
     const layer = Sockudo.layer.pipe(
+      Layer.provideMerge(tracer === undefined ? Layer.empty : Layer.succeed(Tracer.Tracer, tracer)),
       Layer.provide(
         SockudoConfig.layer({
           appId: target.appId,
@@ -275,6 +288,21 @@ const effectSockudoNoKey = sdkContender(
   { autoIdempotency: false }
 )
 
+/** With a tracer installed: the span's attributes are written. */
+const effectSockudoTraced = sdkContender(
+  "effect-sockudo-traced",
+  "the same with a tracer installed (native spans, none kept): the span attributes recorded",
+  {},
+  discardingTracer
+)
+/** With a tracer and `httpClientSpans`: the HttpClient's span per attempt and `traceparent`. */
+const effectSockudoHttpSpans = sdkContender(
+  "effect-sockudo-httpspans",
+  "the same with httpClientSpans: the HttpClient's own span and the traceparent header too",
+  { httpClientSpans: true },
+  discardingTracer
+)
+
 /** The coalescing publisher over the same layer: concurrent publishes share batch requests. */
 const effectSockudoPublisher: Contender = {
   name: "effect-sockudo-publisher",
@@ -299,7 +327,15 @@ const effectSockudoPublisher: Contender = {
   }
 }
 
-const allContenders = [floor, pusher, effectSockudo, effectSockudoNoKey, effectSockudoPublisher]
+const allContenders = [
+  floor,
+  pusher,
+  effectSockudo,
+  effectSockudoNoKey,
+  effectSockudoTraced,
+  effectSockudoHttpSpans,
+  effectSockudoPublisher
+]
 const only =
   flag("only")?.split(",") ??
   (targetNames.includes("sockudo") ? allContenders.map((c) => c.name) : ["floor", "pusher", "effect-sockudo"])

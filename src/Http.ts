@@ -22,8 +22,8 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
-import type * as Tracer from "effect/Tracer"
 import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
 import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
@@ -31,6 +31,7 @@ import { CurrentScope, preparingWith } from "./Idempotency.ts"
 import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
+import * as Telemetry from "./Telemetry.ts"
 
 /**
  * Status and envelope to typed error (see `HttpErrors`).
@@ -113,8 +114,14 @@ export interface Request<A> {
   readonly query?: ReadonlyArray<QueryParam> | undefined
   /** Required for POST (use {@link emptyBody}); ignored otherwise. */
   readonly body?: PreparedBody | undefined
-  /** Extra request headers (such as `X-Idempotency-Key`). */
+  /** Extra request headers (such as `X-Idempotency-Key`, which the span records). */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The channel or channels the request is about, for its span (see `Telemetry`). */
+  readonly channels?: string | ReadonlyArray<string> | undefined
+  /** The event it publishes, for its span. */
+  readonly event?: string | undefined
+  /** The events of a batch request, for its span (`messaging.batch.message_count`). */
+  readonly messages?: number | undefined
   /** Turns the response body into the result, or a `SockudoDecodeError`. */
   readonly decode: Decoder<A>
   /** Default `"retryable"`. */
@@ -173,11 +180,25 @@ export class Http extends Context.Service<Http, Service>()("effect-sockudo/Http"
 
 const disableClientSpan = () => true
 
+const SIGNATURE = "&auth_signature="
+
 /**
- * No stack trace on our spans: it would point into this module (where the span is opened), not at
- * the caller, and capturing it is the most expensive part of a span.
+ * A signed request whose signature is a `Redacted` URL parameter, for the HttpClient's own span
+ * (`httpClientSpans`): the span's `url.full` then shows `auth_signature=REDACTED`, and the
+ * request's URL, which the HttpClient's errors (and so a failed span's exit) print, has none.
  */
-const spanOptions: Tracer.SpanOptions = { captureStackTrace: false }
+const withRedactedSignature = (
+  method: Request<unknown>["method"],
+  url: string,
+  signed: string,
+  options: HttpClientRequest.Options.NoUrl
+): HttpClientRequest.HttpClientRequest => {
+  const at = signed.lastIndexOf(SIGNATURE)
+  return HttpClientRequest.make(method)(`${url}?${signed.slice(0, at)}`, {
+    ...options,
+    urlParams: [["auth_signature", Redacted.make(signed.slice(at + SIGNATURE.length))]]
+  })
+}
 
 let liveClock: Clock.Clock | undefined
 const MAX_TIMER_MILLIS = 2 ** 31 - 1
@@ -250,8 +271,9 @@ const flattenExit = <A, E>(exit: Exit.Exit<Exit.Exit<A, E>>): Exit.Exit<A, E> =>
   exit._tag === "Success" ? exit.value : (exit as Exit.Exit<never>)
 
 /**
- * Builds the pipeline. The HttpClient's own span is turned off: each public operation already
- * opens one span of its own.
+ * Builds the pipeline. Each public operation opens one span of its own, on which the pipeline
+ * records the request (see `Telemetry`); the HttpClient's own span, and with it the
+ * `traceparent` header, is turned off unless `httpClientSpans` is set.
  *
  * @since 0.1.0
  */
@@ -267,14 +289,17 @@ export const make = Effect.gen(function* () {
     "unless-claimed": retryPolicy(config.retry, "unless-claimed", bounds)
   }
   const timeoutMessage = `no response within ${Duration.format(config.timeout)}`
+  const server = Telemetry.serverOf(config.baseUrl)
 
   const handle = <A>(
     spec: Request<A>,
     label: string,
-    response: HttpClientResponse.HttpClientResponse
+    response: HttpClientResponse.HttpClientResponse,
+    run: Telemetry.Run
   ): Effect.Effect<A, SockudoRequestError | import("effect/http/HttpClientError").HttpClientError> =>
     Effect.flatMap(response.text, (text) => {
       const status = response.status
+      Telemetry.answered(run, status)
       if (status >= 200 && status < 300) {
         let json: unknown
         if (text.length > 0) {
@@ -299,17 +324,19 @@ export const make = Effect.gen(function* () {
           )
         }
         const decoded = spec.decode(json)
-        return Result.isSuccess(decoded)
-          ? Effect.succeed(decoded.success)
-          : Effect.fail(
-              new SockudoDecodeError({
-                operation: spec.operation,
-                request: label,
-                status,
-                message: decoded.failure,
-                body: snippet(text)
-              })
-            )
+        if (Result.isSuccess(decoded)) {
+          Telemetry.succeeded(run)
+          return Effect.succeed(decoded.success)
+        }
+        return Effect.fail(
+          new SockudoDecodeError({
+            operation: spec.operation,
+            request: label,
+            status,
+            message: decoded.failure,
+            body: snippet(text)
+          })
+        )
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.fail(errorFromResponse(spec.operation, label, status, text, response.headers["retry-after"], now))
@@ -325,15 +352,17 @@ export const make = Effect.gen(function* () {
       ...(body === undefined ? {} : { body: body.body }),
       ...(spec.headers === undefined ? {} : { headers: spec.headers })
     }
-    const send = (now: number) => {
+    const send = (run: Telemetry.Run, now: number) => {
       const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
-      const httpRequest = HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
-      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response))
+      const httpRequest = config.httpClientSpans
+        ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, options)
+        : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
+      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
     }
     /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
-    const attemptWithin = (limit: Duration.Duration, timedOut: string) =>
+    const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration, timedOut: string) =>
       withTimeout(
-        Effect.flatMap(Clock.currentTimeMillis, send),
+        Effect.flatMap(Clock.currentTimeMillis, (now) => send(run, now)),
         limit,
         spec.finishOnTimeout ? completionGrace : undefined
       ).pipe(
@@ -359,15 +388,26 @@ export const make = Effect.gen(function* () {
             )
         })
       )
+    /** After a first failure: the retries (each one observed), and the run's end if they fail too. */
+    const retrying = (
+      run: Telemetry.Run,
+      attempt: Effect.Effect<A, SockudoRequestError>,
+      error: SockudoRequestError,
+      policy: ReturnType<typeof retryPolicy>
+    ) =>
+      Effect.catch(retryAfter(attempt, error, Telemetry.observeRetries(run, policy)), (last) =>
+        Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
+      )
     const mode = spec.retry ?? "retryable"
     // The retry schedule is only started after a first failure: a success costs no schedule.
-    return Effect.withFiber<A, SockudoRequestError>((fiber) => {
+    const self = Effect.withFiber<A, SockudoRequestError>((fiber) => {
+      const run = Telemetry.start(fiber, spec, spec.method, path, server)
       const override = fiber.getRef(RetryScheduleOverride)
       const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
       if (deadline === undefined) {
-        const attempt = attemptWithin(config.timeout, timeoutMessage)
+        const attempt = attemptWithin(run, config.timeout, timeoutMessage)
         return Effect.catch(attempt, (error) =>
-          retryAfter(attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+          retrying(run, attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
         )
       }
       return Effect.flatMap(Clock.currentTimeMillis, (start) => {
@@ -377,14 +417,15 @@ export const make = Effect.gen(function* () {
         const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const remaining = Duration.millis(Math.max(1, deadlineAt - now))
           return Duration.isLessThan(remaining, config.timeout)
-            ? attemptWithin(remaining, byDeadline)
-            : attemptWithin(config.timeout, timeoutMessage)
+            ? attemptWithin(run, remaining, byDeadline)
+            : attemptWithin(run, config.timeout, timeoutMessage)
         })
         return Effect.catch(attempt, (error) =>
-          retryAfter(attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
+          retrying(run, attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
         )
       })
-    }).pipe(Effect.provideService(HttpClient.TracerDisabledWhen, disableClientSpan))
+    })
+    return config.httpClientSpans ? self : Effect.provideService(self, HttpClient.TracerDisabledWhen, disableClientSpan)
   }
 
   const signUrl = (method: string, path: string, query: ReadonlyArray<QueryParam>, body: PreparedBody | undefined) =>
@@ -413,7 +454,7 @@ export const make = Effect.gen(function* () {
       }
       return planned
     })
-    return Effect.withSpan(self, span, spanOptions)
+    return Effect.withSpan(self, span, Telemetry.clientSpan)
   }
 
   const prepareOnce = <A, E>(

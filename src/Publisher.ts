@@ -53,6 +53,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
@@ -77,6 +78,7 @@ import {
   type TriggerResult
 } from "./Resources/Events.ts"
 import { Sockudo, type Service as SockudoService } from "./Sockudo.ts"
+import { clientSpan, messagingSystem, publisherBatchSize, publisherQueueDepth, recordingSpan } from "./Telemetry.ts"
 import * as Validation from "./Validation.ts"
 
 /**
@@ -170,6 +172,20 @@ const settingsOf = (options: Options | undefined) => {
   return Result.succeed({ ...settings, maxWaitMillis: Duration.toMillis(wait.value) })
 }
 
+/**
+ * A publish is a message created here and sent later in a batch (whose span links to it):
+ * OpenTelemetry's `create` operation, of kind `producer`.
+ */
+const publishSpan: Tracer.SpanOptions = {
+  kind: "producer",
+  captureStackTrace: false,
+  attributes: {
+    "messaging.system": messagingSystem,
+    "messaging.operation.name": "publish",
+    "messaging.operation.type": "create"
+  }
+}
+
 const isBackpressure = (error: SockudoRequestError) =>
   error._tag === "SockudoServerError" && error.status === 503 && error.code === "backpressure"
 
@@ -238,6 +254,8 @@ export const make = (
       for (const pending of batch) if (pending.span !== undefined) links.push({ span: pending.span, attributes: {} })
       const items = batch.map((pending) => pending.item.json)
       return Effect.gen(function* () {
+        yield* Metric.update(publisherBatchSize, batch.length)
+        yield* Metric.update(publisherQueueDepth, Queue.sizeUnsafe(queue) + carry.length)
         const span = yield* Effect.currentSpan
         for (const pending of batch) pending.span?.addLinks([{ span, attributes: {} }])
         const answer = yield* Effect.exit(kit.sendBatch("publish", items, kit.batchKey()))
@@ -258,11 +276,7 @@ export const make = (
         )
         yield* settle(batch, error)
       }).pipe(
-        Effect.withSpan("Publisher.batch", {
-          links,
-          kind: "client",
-          attributes: { "messaging.system": "sockudo", "messaging.batch.message_count": batch.length }
-        }),
+        Effect.withSpan("Publisher.batch", { ...clientSpan, links }),
         Effect.onExit((exit) =>
           Effect.sync(() => {
             // A defect or an interruption: every event still waiting gets it.
@@ -377,8 +391,16 @@ export const make = (
       let preparedFor: string | undefined
       const identity = {}
       const self = Effect.withFiber((fiber): Effect.Effect<TriggerResult, PublisherError> => {
-        if (closed) return Effect.fail(closedError())
         const args = publishArgs("publish", nameOrEvent, dataOrOptions, maybeOptions)
+        const span = recordingSpan(fiber)
+        if (span !== undefined) {
+          if (typeof channels === "string") span.attribute("messaging.destination.name", channels)
+          else if (Array.isArray(channels)) span.attribute("sockudo.channel_count", channels.length)
+          if (Result.isSuccess(args) && typeof args.success.name === "string") {
+            span.attribute("sockudo.event.name", args.success.name)
+          }
+        }
+        if (closed) return Effect.fail(closedError())
         if (Result.isFailure(args)) return Effect.fail(args.failure)
         const { name, data, options } = args.success
         const list: ReadonlyArray<string> = typeof channels === "string" ? [channels] : channels
@@ -406,7 +428,7 @@ export const make = (
         }
         return enqueue(prepared)
       })
-      return Effect.withSpan(self, "Publisher.publish", { captureStackTrace: false })
+      return Effect.withSpan(self, "Publisher.publish", publishSpan)
     }
 
     return Publisher.of({ publish, queued: Effect.sync(() => Queue.sizeUnsafe(queue) + carry.length) })

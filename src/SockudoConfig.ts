@@ -150,6 +150,14 @@ export interface Options {
   readonly previousSecrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
   /** Refuse webhooks whose `time_ms` is older than this (a replay window). Default: off. */
   readonly webhookMaxAge?: Duration.Input | undefined
+  /**
+   * Let the HttpClient open its own span per attempt (a child of the operation's span, with
+   * `auth_signature` redacted from its `url.full`) and send the W3C `traceparent` header, so
+   * the server's traces join yours. Default false: the operation's span alone records the
+   * request, and nothing is propagated. When on, `HttpClient.TracerDisabledWhen` and
+   * `HttpClient.TracerPropagationEnabled` you provide are honoured.
+   */
+  readonly httpClientSpans?: boolean | undefined
 }
 
 /**
@@ -184,6 +192,8 @@ export interface Resolved {
   readonly previousSecrets: ReadonlyArray<Redacted.Redacted<string>>
   /** The oldest webhook accepted, by its `time_ms`, if any. */
   readonly webhookMaxAge: Duration.Duration | undefined
+  /** Whether the HttpClient's own spans and `traceparent` propagation are on. */
+  readonly httpClientSpans: boolean
 }
 
 /**
@@ -273,6 +283,10 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
     const webhookMaxAge = positiveDuration(options.webhookMaxAge)
     if (webhookMaxAge === "invalid") return fail("webhookMaxAge", "webhookMaxAge must be a positive, finite duration")
 
+    if (options.httpClientSpans !== undefined && typeof options.httpClientSpans !== "boolean") {
+      return fail("httpClientSpans", "httpClientSpans must be a boolean")
+    }
+
     const previousSecrets = options.previousSecrets ?? []
     if (!Array.isArray(previousSecrets)) return fail("previousSecrets", "previousSecrets must be a list")
     for (let i = 0; i < previousSecrets.length; i++) {
@@ -331,7 +345,8 @@ const resolveOptions = (options: Options): Effect.Effect<Resolved, SockudoConfig
       limits,
       encryptionMasterKey,
       previousSecrets,
-      webhookMaxAge
+      webhookMaxAge,
+      httpClientSpans: options.httpClientSpans ?? false
     })
   })
 
@@ -460,6 +475,7 @@ const envSettings: Config.Config<Settings> = Config.all({
   maxRetryWait: optional(Config.Duration("SOCKUDO_MAX_RETRY_WAIT")),
   deadline: optional(Config.Duration("SOCKUDO_DEADLINE")),
   webhookMaxAge: optional(Config.Duration("SOCKUDO_WEBHOOK_MAX_AGE")),
+  httpClientSpans: optional(Config.Boolean("SOCKUDO_HTTP_CLIENT_SPANS")),
   previousSecrets: optional(
     Config.map(Config.Redacted("SOCKUDO_APP_PREVIOUS_SECRETS"), (list) =>
       Redacted.value(list)
@@ -504,7 +520,7 @@ const envCredentials: Config.Config<Options> = Config.all({
  * `SOCKUDO_HOST`, `SOCKUDO_PORT`, `SOCKUDO_USE_TLS` or `SOCKUDO_CLUSTER`; and in either case
  * `SOCKUDO_ENCRYPTION_MASTER_KEY_BASE64`, `SOCKUDO_APP_PREVIOUS_SECRETS` (comma-separated, for
  * webhooks during a secret rotation), `SOCKUDO_WEBHOOK_MAX_AGE`, `SOCKUDO_TIMEOUT`,
- * `SOCKUDO_MAX_RETRY_WAIT`, `SOCKUDO_DEADLINE` (durations such as `5 seconds`),
+ * `SOCKUDO_MAX_RETRY_WAIT`, `SOCKUDO_DEADLINE` (durations such as `5 seconds`), `SOCKUDO_HTTP_CLIENT_SPANS`,
  * `SOCKUDO_MAX_CHANNELS_PER_TRIGGER`, `SOCKUDO_MAX_CHANNEL_NAME_BYTES`,
  * `SOCKUDO_MAX_EVENT_NAME_BYTES`, `SOCKUDO_MAX_PAYLOAD_BYTES`, `SOCKUDO_MAX_BATCH_SIZE` and
  * `SOCKUDO_MAX_REQUEST_BYTES`.

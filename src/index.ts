@@ -52,6 +52,8 @@ export * as Sockudo from "./Sockudo.ts"
 export * as SockudoConfig from "./SockudoConfig.ts"
 /** Typed event definitions: a name and a Schema, to publish with and to decode webhooks and history with. @since 0.2.0 */
 export * as SockudoEvent from "./SockudoEvent.ts"
+/** @since 0.2.0 */
+export * as Telemetry from "./Telemetry.ts"
 /** @since 0.1.0 */
 export * as Validation from "./Validation.ts"
 /** @since 0.1.0 */

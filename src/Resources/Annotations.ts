@@ -18,6 +18,7 @@ import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import { messagePath, serialReason } from "./Messages.ts"
 import * as Pagination from "./Pagination.ts"
@@ -221,7 +222,7 @@ export const make = Effect.gen(function* () {
    *   })
    * ```
    */
-  const publish = Effect.fn("Sockudo.annotations.publish")(function* (
+  const publish = traced("Sockudo.annotations.publish")(function* (
     channel: string,
     serial: string,
     options: PublishOptions
@@ -271,6 +272,7 @@ export const make = Effect.gen(function* () {
     const body = Validation.toJson(wire)
     if ("error" in body) return yield* validationError(operation, "data", body.error)
     return yield* http.request({
+      channels: channel,
       operation,
       method: "POST",
       path: `${path.success}/annotations`,
@@ -280,7 +282,7 @@ export const make = Effect.gen(function* () {
     })
   })
 
-  const page = Effect.fn("Sockudo.annotations.list")(function* (
+  const page = traced("Sockudo.annotations.list")(function* (
     channel: string,
     serial: string,
     options: ListOptions | undefined,
@@ -312,7 +314,14 @@ export const make = Effect.gen(function* () {
       if (reason) return yield* validationError(operation, "socketId", reason)
       query.push(["socket_id", options.socketId])
     }
-    return yield* http.request({ operation, method: "GET", path: `${path.success}/annotations`, query, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: `${path.success}/annotations`,
+      query,
+      decode
+    })
   })
 
   /** One page of a message's annotation events, oldest first. */
@@ -338,7 +347,7 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const deleteAnnotation = Effect.fn("Sockudo.annotations.delete")(function* (
+  const deleteAnnotation = traced("Sockudo.annotations.delete")(function* (
     channel: string,
     serial: string,
     annotationSerial: string,
@@ -358,6 +367,7 @@ export const make = Effect.gen(function* () {
       query.push(["socket_id", options.socketId])
     }
     return yield* http.request({
+      channels: channel,
       operation,
       method: "DELETE",
       path: `${path.success}/annotations/${encode(annotationSerial)}`,

@@ -9,6 +9,7 @@ import { type SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 
 /**
@@ -148,7 +149,7 @@ export const make = Effect.gen(function* () {
   const http = yield* Http
 
   /** The occupied channels, optionally filtered by prefix, with the requested counts. */
-  const list = Effect.fn("Sockudo.channels.list")(function* (
+  const list = traced("Sockudo.channels.list")(function* (
     options?: ListOptions
   ): Effect.fn.Return<ChannelList, SockudoValidationError | SockudoRequestError> {
     yield* checkOptions("channels.list", options)
@@ -181,7 +182,7 @@ export const make = Effect.gen(function* () {
   })
 
   /** One channel's state: whether it is occupied, and the requested counts. */
-  const get = Effect.fn("Sockudo.channels.get")(function* (
+  const get = traced("Sockudo.channels.get")(function* (
     channel: string,
     options?: GetOptions
   ): Effect.fn.Return<ChannelState, SockudoValidationError | SockudoRequestError> {
@@ -201,11 +202,18 @@ export const make = Effect.gen(function* () {
       }
       query.push(["info", options.info.join(",")])
     }
-    return yield* http.request({ operation: "channels.get", method: "GET", path, query, decode: decodeState })
+    return yield* http.request({
+      channels: channel,
+      operation: "channels.get",
+      method: "GET",
+      path,
+      query,
+      decode: decodeState
+    })
   })
 
   /** The users subscribed to a `presence-` channel. */
-  const users = Effect.fn("Sockudo.channels.users")(function* (
+  const users = traced("Sockudo.channels.users")(function* (
     channel: string
   ): Effect.fn.Return<ChannelUsers, SockudoValidationError | SockudoRequestError> {
     const path = yield* channelPath("channels.users", channel, config.limits)
@@ -217,6 +225,7 @@ export const make = Effect.gen(function* () {
       })
     }
     return yield* http.request({
+      channels: channel,
       operation: "channels.users",
       method: "GET",
       path: `${path}/users`,

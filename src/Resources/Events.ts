@@ -272,8 +272,15 @@ const decodeChannels = (u: unknown): Result.Result<Readonly<Record<string, Chann
  */
 export type BatchEntries = ReadonlyArray<ChannelReceipt> | undefined
 
-const batchRequest = (operation: string, body: string, batchKey: string | undefined): Request<BatchEntries> =>
-  publishRequest(operation, "/batch_events", body, batchKey, (u) => Result.map(decodeBatch(u), (r) => r.batch))
+const batchRequest = (
+  operation: string,
+  body: string,
+  messages: number,
+  batchKey: string | undefined
+): Request<BatchEntries> =>
+  publishRequest(operation, "/batch_events", body, batchKey, (u) => Result.map(decodeBatch(u), (r) => r.batch), {
+    messages
+  })
 
 const decodeSent = (u: unknown): Result.Result<SentPublish, string> =>
   Result.map(decodeChannels(u), (channels) => ({ replayed: u === 1, channels }))
@@ -374,9 +381,13 @@ const publishRequest = <A>(
   path: string,
   body: string,
   idempotencyKey: string | undefined,
-  decode: Request<A>["decode"]
+  decode: Request<A>["decode"],
+  about: Pick<Request<A>, "channels" | "event" | "messages">
 ): Request<A> => ({
   operation,
+  channels: about.channels,
+  event: about.event,
+  messages: about.messages,
   method: "POST",
   path,
   body: prepareBody(body),
@@ -572,6 +583,7 @@ export const make = Effect.gen(function* () {
       batchRequest(
         operation,
         chunk.body,
+        chunk.size,
         chunks.length === 1 || batchKey === undefined ? batchKey : deriveKey(batchKey, j)
       )
     )
@@ -614,7 +626,10 @@ export const make = Effect.gen(function* () {
       if (Result.isFailure(wire)) return Result.fail(wire.failure)
       const key = groups.length === 1 || idempotencyKey === undefined ? idempotencyKey : deriveKey(idempotencyKey, j)
       if (key !== undefined) wire.success.idempotency_key = key
-      const request = publishRequest(operation, "/events", JSON.stringify(wire.success), key, decodeChannels)
+      const request = publishRequest(operation, "/events", JSON.stringify(wire.success), key, decodeChannels, {
+        channels: groups[j],
+        event: name
+      })
       if (request.body!.size > limits.maxRequestBytes) {
         return invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
       }
@@ -811,10 +826,13 @@ export const make = Effect.gen(function* () {
     batchKey: () => chooseKey(undefined),
     prepare: preparePublish,
     sendBatch: (operation, items, batchKey) =>
-      http.request({ ...batchRequest(operation, `{"batch":[${items.join(",")}]}`, batchKey), retry: "unless-claimed" }),
+      http.request({
+        ...batchRequest(operation, `{"batch":[${items.join(",")}]}`, items.length, batchKey),
+        retry: "unless-claimed"
+      }),
     sendOne: (operation, item) =>
       http.request({
-        ...publishRequest(operation, "/events", item.json, item.idempotencyKey, decodeSent),
+        ...publishRequest(operation, "/events", item.json, item.idempotencyKey, decodeSent, { channels: item.channel }),
         retry: "unless-claimed"
       })
   }

@@ -22,6 +22,7 @@ import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type RetryMode, schemaDecoder } from "../Http.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import { StoredMessage, VersionedMessage } from "./Messages.ts"
 import * as Pagination from "./Pagination.ts"
@@ -453,7 +454,7 @@ export const make = Effect.gen(function* () {
   const http = yield* Http
   const limits = config.limits
 
-  const page = Effect.fn("Sockudo.history.list")(function* (
+  const page = traced("Sockudo.history.list")(function* (
     channel: string,
     options: ListOptions | undefined,
     decode: Decoder<HistoryPage>
@@ -464,6 +465,7 @@ export const make = Effect.gen(function* () {
     const query = rangeQuery(operation, options)
     if (Result.isFailure(query)) return yield* query.failure
     return yield* http.request({
+      channels: channel,
       operation,
       method: "GET",
       path: `${path.success}/history`,
@@ -515,12 +517,13 @@ export const make = Effect.gen(function* () {
     )
 
   /** The channel's stream: id, next serial, retention and health. */
-  const state = Effect.fn("Sockudo.history.state")(function* (
+  const state = traced("Sockudo.history.state")(function* (
     channel: string
   ): Effect.fn.Return<HistoryState, SockudoValidationError | SockudoRequestError> {
     const path = channelPath("history.state", channel, limits)
     if (Result.isFailure(path)) return yield* path.failure
     return yield* http.request({
+      channels: channel,
       operation: "history.state",
       method: "GET",
       path: `${path.success}/history/state`,
@@ -530,18 +533,19 @@ export const make = Effect.gen(function* () {
 
   const post = <A>(
     operation: string,
+    channel: string,
     path: string,
     body: string,
     decode: Decoder<A>,
     retry: RetryMode
   ): Effect.Effect<A, SockudoRequestError> =>
-    http.request({ operation, method: "POST", path, body: prepareBody(body), decode, retry })
+    http.request({ channels: channel, operation, method: "POST", path, body: prepareBody(body), decode, retry })
 
   /**
    * Rotates the channel's stream (a new `stream_id`) and deletes every retained row. Not
    * retried once the request may have reached the server: a second reset would rotate again.
    */
-  const reset = Effect.fn("Sockudo.history.reset")(function* (
+  const reset = traced("Sockudo.history.reset")(function* (
     channel: string,
     options: ResetOptions
   ): Effect.fn.Return<ResetResult, SockudoValidationError | SockudoRequestError> {
@@ -550,7 +554,7 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const body = confirmedBody(operation, channel, "reset", options)
     if (Result.isFailure(body)) return yield* body.failure
-    return yield* post(operation, `${path.success}/history/reset`, body.success, decodeReset, "rejected-only")
+    return yield* post(operation, channel, `${path.success}/history/reset`, body.success, decodeReset, "rejected-only")
   })
 
   /**
@@ -558,7 +562,7 @@ export const make = Effect.gen(function* () {
    * it twice deletes the same rows); `mode: "all"` is not retried once it may have reached the
    * server, since a second run would also delete rows published in between.
    */
-  const purge = Effect.fn("Sockudo.history.purge")(function* (
+  const purge = traced("Sockudo.history.purge")(function* (
     channel: string,
     options: PurgeOptions
   ): Effect.fn.Return<PurgeResult, SockudoValidationError | SockudoRequestError> {
@@ -573,7 +577,7 @@ export const make = Effect.gen(function* () {
     const body = confirmedBody(operation, channel, "purge", options, fields.success)
     if (Result.isFailure(body)) return yield* body.failure
     const retry = options.mode === "all" ? "rejected-only" : "retryable"
-    return yield* post(operation, `${path.success}/history/purge`, body.success, decodePurge, retry)
+    return yield* post(operation, channel, `${path.success}/history/purge`, body.success, decodePurge, retry)
   })
 
   return { list, stream, state, reset, purge } as const

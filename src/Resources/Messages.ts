@@ -29,6 +29,7 @@ import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "..
 import { scopedKey } from "../Idempotency.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import type { MessageExtras } from "./Extras.ts"
 import * as Extras from "./Extras.ts"
@@ -370,16 +371,22 @@ export const make = Effect.gen(function* () {
   const limits = config.limits
 
   /** The latest version of a message. */
-  const get = Effect.fn("Sockudo.messages.get")(function* (
+  const get = traced("Sockudo.messages.get")(function* (
     channel: string,
     serial: string
   ): Effect.fn.Return<MessageResponse, SockudoValidationError | SockudoRequestError> {
     const path = messagePath("messages.get", channel, serial, limits)
     if (Result.isFailure(path)) return yield* path.failure
-    return yield* http.request({ operation: "messages.get", method: "GET", path: path.success, decode: decodeMessage })
+    return yield* http.request({
+      channels: channel,
+      operation: "messages.get",
+      method: "GET",
+      path: path.success,
+      decode: decodeMessage
+    })
   })
 
-  const versionsPage = Effect.fn("Sockudo.messages.versions")(function* (
+  const versionsPage = traced("Sockudo.messages.versions")(function* (
     channel: string,
     serial: string,
     options: VersionsOptions | undefined,
@@ -406,7 +413,14 @@ export const make = Effect.gen(function* () {
       if (reason) return yield* validationError(operation, "cursor", reason)
       query.push(["cursor", options.cursor])
     }
-    return yield* http.request({ operation, method: "GET", path: `${path.success}/versions`, query, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: `${path.success}/versions`,
+      query,
+      decode
+    })
   })
 
   /**
@@ -494,6 +508,7 @@ export const make = Effect.gen(function* () {
     if ("error" in body) return invalid(operation, "extras", body.error)
     return Result.succeed({
       operation,
+      channels: channel,
       method: "POST",
       path: `${path.success}/${action}`,
       body: prepareBody(body.json),

@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -16,6 +17,7 @@ import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, schemaDecoder } from "../Http.ts"
 import type { QueryParam } from "../Signer.ts"
 import { SockudoConfig } from "../SockudoConfig.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 import {
   Bounds,
@@ -236,7 +238,7 @@ export const make = Effect.gen(function* () {
       : Pagination.invalid(operation, "channel", "must be a presence- channel")
   }
 
-  const page = Effect.fn("Sockudo.presenceHistory.list")(function* (
+  const page = traced("Sockudo.presenceHistory.list")(function* (
     channel: string,
     options: ListOptions | undefined,
     decode: Decoder<PresenceHistoryPage>
@@ -246,7 +248,14 @@ export const make = Effect.gen(function* () {
     if (Result.isFailure(path)) return yield* path.failure
     const query = rangeQuery(operation, options)
     if (Result.isFailure(query)) return yield* query.failure
-    return yield* http.request({ operation, method: "GET", path: path.success, query: query.success, decode })
+    return yield* http.request({
+      channels: channel,
+      operation,
+      method: "GET",
+      path: path.success,
+      query: query.success,
+      decode
+    })
   })
 
   /** One page of a presence channel's membership changes. */
@@ -266,12 +275,13 @@ export const make = Effect.gen(function* () {
     )
 
   /** The presence stream: id, next serial, retention and health. */
-  const state = Effect.fn("Sockudo.presenceHistory.state")(function* (
+  const state = traced("Sockudo.presenceHistory.state")(function* (
     channel: string
   ): Effect.fn.Return<PresenceHistoryState, SockudoValidationError | SockudoRequestError> {
     const path = historyPath("presenceHistory.state", channel)
     if (Result.isFailure(path)) return yield* path.failure
     return yield* http.request({
+      channels: channel,
       operation: "presenceHistory.state",
       method: "GET",
       path: `${path.success}/state`,
@@ -283,7 +293,7 @@ export const make = Effect.gen(function* () {
    * Rotates the presence stream and deletes its events. Not retried once the request may have
    * reached the server.
    */
-  const reset = Effect.fn("Sockudo.presenceHistory.reset")(function* (
+  const reset = traced("Sockudo.presenceHistory.reset")(function* (
     channel: string,
     options: ResetOptions
   ): Effect.fn.Return<PresenceResetResult, SockudoValidationError | SockudoRequestError> {
@@ -293,6 +303,7 @@ export const make = Effect.gen(function* () {
     const body = confirmedBody(operation, channel, "reset", options)
     if (Result.isFailure(body)) return yield* body.failure
     return yield* http.request({
+      channels: channel,
       operation,
       method: "POST",
       path: `${path.success}/reset`,
@@ -315,7 +326,7 @@ export const make = Effect.gen(function* () {
    * })
    * ```
    */
-  const snapshot = Effect.fn("Sockudo.presenceHistory.snapshot")(function* (
+  const snapshot = traced("Sockudo.presenceHistory.snapshot")(function* (
     channel: string,
     options?: SnapshotOptions
   ): Effect.fn.Return<PresenceSnapshot, SockudoValidationError | SockudoRequestError> {
@@ -336,6 +347,7 @@ export const make = Effect.gen(function* () {
       query.push(["at_time_ms", String(options.atTimeMs)])
     }
     return yield* http.request({
+      channels: channel,
       operation,
       method: "GET",
       path: `${path.success}/snapshot`,

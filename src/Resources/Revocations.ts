@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, schemaDecoder } from "../Http.ts"
+import { traced } from "../Telemetry.ts"
 import * as Pagination from "./Pagination.ts"
 
 /**
@@ -68,7 +69,7 @@ export const make = Effect.gen(function* () {
    * })
    * ```
    */
-  const revoke = Effect.fn("Sockudo.revocations.revoke")(function* (
+  const revoke = traced("Sockudo.revocations.revoke")(function* (
     options: RevokeOptions
   ): Effect.fn.Return<RevokeResponse, SockudoValidationError | SockudoRequestError> {
     const operation = "revocations.revoke"

@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import type { SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, schemaDecoder } from "../Http.ts"
 import { encode } from "../Signer.ts"
+import { traced } from "../Telemetry.ts"
 import * as Validation from "../Validation.ts"
 
 /**
@@ -43,11 +44,11 @@ export const make = Effect.gen(function* () {
   const reconnect = post("users.forceReconnect", "force_reconnect")
 
   /** Closes every connection of the user (WebSocket close code 4009). */
-  const terminateConnections = Effect.fn("Sockudo.users.terminateConnections")(function* (userId: string) {
+  const terminateConnections = traced("Sockudo.users.terminateConnections")(function* (userId: string) {
     return yield* terminate(userId)
   })
   /** Closes every connection of the user with code 4200, so clients reconnect at once. */
-  const forceReconnect = Effect.fn("Sockudo.users.forceReconnect")(function* (userId: string) {
+  const forceReconnect = traced("Sockudo.users.forceReconnect")(function* (userId: string) {
     return yield* reconnect(userId)
   })
 

@@ -40,7 +40,8 @@ const optionNames = {
   limits: 0,
   encryptionMasterKeyBase64: 0,
   previousSecrets: 0,
-  webhookMaxAge: 0
+  webhookMaxAge: 0,
+  httpClientSpans: 0
 } satisfies Record<keyof SockudoConfig.Options, 0>
 const limitNames = {
   maxChannelsPerTrigger: 0,
@@ -150,6 +151,16 @@ describe("the README's options table", () => {
     Effect.gen(function* () {
       assert.strictEqual(rows.get("autoIdempotency"), "`true`")
       assert.isTrue((yield* resolve({})).autoIdempotency)
+    })
+  )
+
+  it.effect("httpClientSpans: false; anything but a boolean is a SockudoConfigError naming it", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(rows.get("httpClientSpans"), "`false`")
+      assert.isFalse((yield* resolve({})).httpClientSpans)
+      assert.isTrue((yield* resolve({ httpClientSpans: true })).httpClientSpans)
+      const error = yield* Effect.flip(resolve({ httpClientSpans: "yes" as unknown as boolean }))
+      assert.strictEqual(error.field, "httpClientSpans")
     })
   )
 

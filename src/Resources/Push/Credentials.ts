@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { schemaDecoder } from "../../Http.ts"
+import { traced } from "../../Telemetry.ts"
 import { AnswerProvider, NonEmpty, type PageOptions, PositiveInt, type PushError, PushPage } from "./Common.ts"
 import { admin, credentialPaths, json, type PushContext, validator } from "./Request.ts"
 
@@ -93,7 +94,7 @@ export const make = ({ http, list }: PushContext) => {
      *   })
      * ```
      */
-    put: Effect.fn("Sockudo.push.credentials.put")(function* (
+    put: traced("Sockudo.push.credentials.put")(function* (
       credential: NewCredential
     ): Effect.fn.Return<PushCredential, PushError> {
       const operation = "push.credentials.put"
@@ -108,7 +109,7 @@ export const make = ({ http, list }: PushContext) => {
       })
     }),
     /** One page of stored credentials. */
-    list: Effect.fn("Sockudo.push.credentials.list")(function* (
+    list: traced("Sockudo.push.credentials.list")(function* (
       options?: PageOptions
     ): Effect.fn.Return<PushPage<PushCredential>, PushError> {
       return yield* list("push.credentials.list", "/push/credentials", decodeCredentials, options)

@@ -12,6 +12,7 @@ import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
 import { scopedKey } from "../../Idempotency.ts"
 import { encode } from "../../Signer.ts"
+import { traced } from "../../Telemetry.ts"
 import {
   AnswerProvider,
   NonEmpty,
@@ -176,7 +177,7 @@ export const make = ({ http, appId, get }: PushContext) => {
 
   const deadLetters = {
     /** One page of dead letters, optionally by provider and time range. */
-    list: Effect.fn("Sockudo.push.deadLetters.list")(function* (
+    list: traced("Sockudo.push.deadLetters.list")(function* (
       options?: DeadLetterListOptions
     ): Effect.fn.Return<PushPage<DeadLetter>, PushError> {
       const operation = "push.deadLetters.list"
@@ -202,7 +203,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       return yield* get(operation, "/push/deadLetters", decodeDeadLetters, query)
     }),
     /** Re-queues a dead letter (not retried: a second replay would deliver twice). */
-    replay: Effect.fn("Sockudo.push.deadLetters.replay")(function* (
+    replay: traced("Sockudo.push.deadLetters.replay")(function* (
       deadLetterId: string
     ): Effect.fn.Return<DeadLetterReplay, PushError> {
       const operation = "push.deadLetters.replay"

@@ -5,12 +5,14 @@
  *
  * @since 0.1.0
  */
+
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { open } from "../../Decode.ts"
 import { schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
+import { traced } from "../../Telemetry.ts"
 import {
   AnswerProvider,
   type DeviceAccess,
@@ -200,7 +202,7 @@ export const make = ({ http, appId, list }: PushContext) => {
      * retried after a failure that may have reached the server, since a retry would register the
      * device without returning its token; call again with `rotateDeviceIdentityToken: true`.
      */
-    activate: Effect.fn("Sockudo.push.devices.activate")(function* (
+    activate: traced("Sockudo.push.devices.activate")(function* (
       device: DeviceRegistration,
       options?: {
         /** Issue a new identity token, which also makes the call safe to retry. */
@@ -221,7 +223,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       })
     }),
     /** Updates an existing device on its own behalf (`push-subscribe` with its identity token). */
-    update: Effect.fn("Sockudo.push.devices.update")(function* (
+    update: traced("Sockudo.push.devices.update")(function* (
       device: DeviceRegistration,
       access: {
         /** The device's identity token, as `activate` returned it. */
@@ -244,13 +246,13 @@ export const make = ({ http, appId, list }: PushContext) => {
       })
     }),
     /** One page of registered devices. */
-    list: Effect.fn("Sockudo.push.devices.list")(function* (
+    list: traced("Sockudo.push.devices.list")(function* (
       options?: PageOptions
     ): Effect.fn.Return<PushPage<PushDevice>, PushError> {
       return yield* list("push.devices.list", "/push/deviceRegistrations", decodeDevices, options)
     }),
     /** One device, as admin or with its identity token. */
-    get: Effect.fn("Sockudo.push.devices.get")(function* (
+    get: traced("Sockudo.push.devices.get")(function* (
       deviceId: string,
       access?: DeviceAccess
     ): Effect.fn.Return<PushDevice, PushError> {
@@ -260,7 +262,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       return yield* http.request({ operation, method: "GET", path, headers, decode: decodeDevice })
     }),
     /** Unregisters one device, as admin or with its identity token. */
-    delete: Effect.fn("Sockudo.push.devices.delete")(function* (
+    delete: traced("Sockudo.push.devices.delete")(function* (
       deviceId: string,
       access?: DeviceAccess
     ): Effect.fn.Return<void, PushError> {
@@ -270,7 +272,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       return yield* http.request({ operation, method: "DELETE", path, headers, decode: noContent })
     }),
     /** Unregisters every device of a client (removal is eventually consistent). */
-    removeByClient: Effect.fn("Sockudo.push.devices.removeByClient")(function* (
+    removeByClient: traced("Sockudo.push.devices.removeByClient")(function* (
       clientId: string
     ): Effect.fn.Return<RemovedDevices, PushError> {
       const operation = "push.devices.removeByClient"

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -15,6 +16,7 @@ import { open, tolerant } from "../../Decode.ts"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Decoder, type Request, schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
+import { traced } from "../../Telemetry.ts"
 import * as Validation from "../../Validation.ts"
 import {
   AnswerProvider,
@@ -372,7 +374,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
     http.prepareOnce("Sockudo.push.schedule", () => preparePublish("push.schedule", checkScheduled, request, options))
 
   /** A publish's state and counters; `SockudoNotFoundError` for an unknown `publishId`. */
-  const status = Effect.fn("Sockudo.push.status")(function* (
+  const status = traced("Sockudo.push.status")(function* (
     publishId: string
   ): Effect.fn.Return<PublishStatus, PushError> {
     const id = yield* Effect.fromResult(pathSegment("push.status", "publishId", publishId))
@@ -385,7 +387,7 @@ export const make = ({ http, get, newPublishId }: PushContext) => {
    * with `notBeforeMs`: this does not stop a publish from `push.schedule`, which is delivered at
    * its time. To keep a delayed notification from being delivered late, give it `expiresAtMs`.
    */
-  const cancelScheduled = Effect.fn("Sockudo.push.cancelScheduled")(function* (
+  const cancelScheduled = traced("Sockudo.push.cancelScheduled")(function* (
     publishId: string
   ): Effect.fn.Return<void, PushError> {
     const operation = "push.cancelScheduled"

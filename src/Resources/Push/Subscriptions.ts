@@ -5,12 +5,14 @@
  *
  * @since 0.1.0
  */
+
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { schemaDecoder } from "../../Http.ts"
 import type { QueryParam } from "../../Signer.ts"
+import { traced } from "../../Telemetry.ts"
 import {
   type DeviceAccess,
   NonEmpty,
@@ -124,7 +126,7 @@ const selectorQuery = (
 export const make = ({ http, appId, list }: PushContext) => {
   const subscriptions = {
     /** Subscribes a device to a channel's pushes (as admin, or with the device's token). */
-    upsert: Effect.fn("Sockudo.push.subscriptions.upsert")(function* (
+    upsert: traced("Sockudo.push.subscriptions.upsert")(function* (
       subscription: NewChannelSubscription,
       access?: DeviceAccess
     ): Effect.fn.Return<ChannelSubscription, PushError> {
@@ -141,7 +143,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       })
     }),
     /** One page of a channel's subscribers, a device's subscriptions, or all subscriptions. */
-    list: Effect.fn("Sockudo.push.subscriptions.list")(function* (
+    list: traced("Sockudo.push.subscriptions.list")(function* (
       options?: SubscriptionListOptions
     ): Effect.fn.Return<PushPage<ChannelSubscription>, PushError> {
       const operation = "push.subscriptions.list"
@@ -158,7 +160,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       })
     }),
     /** Removes a channel's or a device's subscriptions. */
-    delete: Effect.fn("Sockudo.push.subscriptions.delete")(function* (
+    delete: traced("Sockudo.push.subscriptions.delete")(function* (
       selector: SubscriptionSelector,
       access?: DeviceAccess
     ): Effect.fn.Return<DeletedSubscriptions, PushError> {
@@ -175,7 +177,7 @@ export const make = ({ http, appId, list }: PushContext) => {
       })
     }),
     /** One page of the channels that have push subscribers. */
-    channels: Effect.fn("Sockudo.push.subscriptions.channels")(function* (
+    channels: traced("Sockudo.push.subscriptions.channels")(function* (
       options?: PageOptions
     ): Effect.fn.Return<PushPage<string>, PushError> {
       return yield* list("push.subscriptions.channels", "/push/channelSubscriptions/channels", decodeChannels, options)

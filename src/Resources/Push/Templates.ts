@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { schemaDecoder } from "../../Http.ts"
 import { encode } from "../../Signer.ts"
+import { traced } from "../../Telemetry.ts"
 import { JsonAtMost, NonEmpty, type PageOptions, type PushError, PushPage, PushProvider } from "./Common.ts"
 import { admin, json, noContent, type PushContext, pathSegment, validator } from "./Request.ts"
 
@@ -89,7 +90,7 @@ export const make = ({ http, appId, get, list }: PushContext) => {
 
   const templates = {
     /** Creates or replaces a template (keyed by `templateId`). */
-    create: Effect.fn("Sockudo.push.templates.create")(function* (
+    create: traced("Sockudo.push.templates.create")(function* (
       template: NewTemplate
     ): Effect.fn.Return<NotificationTemplate, PushError> {
       const operation = "push.templates.create"
@@ -104,22 +105,20 @@ export const make = ({ http, appId, get, list }: PushContext) => {
       })
     }),
     /** One page of templates. */
-    list: Effect.fn("Sockudo.push.templates.list")(function* (
+    list: traced("Sockudo.push.templates.list")(function* (
       options?: PageOptions
     ): Effect.fn.Return<PushPage<NotificationTemplate>, PushError> {
       return yield* list("push.templates.list", "/push/templates", decodeTemplates, options)
     }),
     /** One template; `SockudoNotFoundError` when there is none. */
-    get: Effect.fn("Sockudo.push.templates.get")(function* (
+    get: traced("Sockudo.push.templates.get")(function* (
       templateId: string
     ): Effect.fn.Return<NotificationTemplate, PushError> {
       const path = yield* templatePath("push.templates.get", templateId)
       return yield* get("push.templates.get", path, decodeTemplate)
     }),
     /** Deletes a template. */
-    delete: Effect.fn("Sockudo.push.templates.delete")(function* (
-      templateId: string
-    ): Effect.fn.Return<void, PushError> {
+    delete: traced("Sockudo.push.templates.delete")(function* (templateId: string): Effect.fn.Return<void, PushError> {
       const operation = "push.templates.delete"
       const path = yield* templatePath(operation, templateId)
       return yield* http.request({ operation, method: "DELETE", path, headers: admin, decode: noContent })
