@@ -359,15 +359,29 @@ const decoderOf = (name: keyof Schemas): EventDecoder => {
  *
  * @since 0.1.0
  */
-export const parseEvent = (raw: unknown): Result.Result<WebhookEvent, string> => {
+export const parseEvent = (raw: unknown): Result.Result<WebhookEvent, string> => parseEventOf(raw, false)
+
+/**
+ * {@link parseEvent}; with `owned` (an object just parsed from JSON, nobody else's) the `_tag` is
+ * added to it in place instead of to a copy, which ends up the same: the fields, then `_tag`.
+ */
+const parseEventOf = (raw: unknown, owned: boolean): Result.Result<WebhookEvent, string> => {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Result.fail("an event is not an object")
   const fields = raw as Record<string, unknown>
   if (typeof fields.name !== "string") return Result.fail("an event has no string 'name'")
   const name = fields.name as keyof Schemas
   const known = Object.hasOwn(eventSchemas, name) ? eventSchemas[name] : undefined
-  if (known === undefined) return Result.succeed({ ...fields, _tag: "UnknownEvent", name: fields.name })
+  if (known === undefined) {
+    if (!owned) return Result.succeed({ ...fields, _tag: "UnknownEvent", name: fields.name })
+    fields._tag = "UnknownEvent"
+    return Result.succeed(fields as unknown as WebhookEvent)
+  }
   const decoder = decoderOf(name)
-  if (decoder.check?.(fields) === true) return Result.succeed({ ...fields, _tag: known.tag } as WebhookEvent)
+  if (decoder.check?.(fields) === true) {
+    if (!owned) return Result.succeed({ ...fields, _tag: known.tag } as WebhookEvent)
+    fields._tag = known.tag
+    return Result.succeed(fields as unknown as WebhookEvent)
+  }
   const decoded = decoder.decode(fields)
   if (Result.isFailure(decoded)) return Result.fail(`event '${fields.name}': ${String(decoded.failure)}`)
   return Result.succeed({ ...fields, ...(decoded.success as object), _tag: known.tag } as WebhookEvent)
@@ -392,7 +406,7 @@ export const parseBody = (text: string): Result.Result<Webhook, SockudoWebhookBo
   if (!Array.isArray(events)) return bad("the webhook body has no 'events' array")
   const parsed: Array<WebhookEvent> = []
   for (const event of events) {
-    const result = parseEvent(event)
+    const result = parseEventOf(event, true)
     if (Result.isFailure(result)) return bad(result.failure)
     parsed.push(result.success)
   }

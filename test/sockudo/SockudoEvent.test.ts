@@ -114,6 +114,8 @@ differential(peers, "a client event reported in a webhook decodes with its defin
   await a.trigger(chat, "client-typing", { userId: "u1", at: "2026-01-02T03:04:05.000Z" })
   await a.trigger(chat, "client-typing", { userId: "u1", at: "not a date" })
   await s.waitForWebhooks("the client events", (events) => events.filter((e) => e.name === "client_event").length >= 2)
+  // The other subscriber's copies are compared between the peers too: wait for them as well.
+  await b.waitFor("the client events", () => b.events(chat).filter((e) => e.event === "client-typing").length >= 2)
   const deliveries = s.peer.receiver.deliveries.filter((d) =>
     eventsOf(d).some((e) => e.name === "client_event" && e.channel === chat)
   )
