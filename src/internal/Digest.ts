@@ -4,7 +4,7 @@
  *
  * - `node`, over `node:crypto`: the fastest on Node (native, SHA-NI), also on Bun, Deno and
  *   Workers with `nodejs_compat`;
- * - `portable`, over `@noble/hashes` and the SDK's own prepared HMAC-SHA256 (`./Sha256.ts`): plain
+ * - `portable`: the SDK's own SHA-256 and HMAC-SHA256 (`./Sha256.ts`) and `@noble/hashes`' MD5, plain
  *   JavaScript, on every runtime.
  *
  * On Node too, a short message's HMAC (a channel authorization) is computed in JavaScript: see
@@ -17,12 +17,10 @@
  *
  * @since 0.1.0
  */
-import { hmac } from "@noble/hashes/hmac.js"
 import { md5 } from "@noble/hashes/legacy.js"
-import { sha256 } from "@noble/hashes/sha2.js"
 import * as Hex from "effect/encoding/Hex"
 import { utf8Bytes } from "./Bytes.ts"
-import { prepareHmac } from "./Sha256.ts"
+import { prepareHmac, sha256 } from "./Sha256.ts"
 
 /**
  * One implementation of the digests. Text is hashed as its UTF-8 bytes; hex is lowercase.
@@ -47,17 +45,18 @@ export interface Digests {
 const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? utf8Bytes(data) : data)
 
 /**
- * The digests over `@noble/hashes`: every runtime.
+ * The digests in plain JavaScript: every runtime. SHA-256 and HMAC-SHA256 are the SDK's own
+ * (`./Sha256.ts`, several times faster than noble's on the short messages it signs), MD5 is
+ * `@noble/hashes`'.
  *
  * @since 0.1.0
  */
 export const portable: Digests = {
   name: "portable",
   md5Hex: (data) => Hex.encode(md5(bytesOf(data))),
-  sha256: (data) => sha256(bytesOf(data)),
-  sha256Hex: (data) => Hex.encode(sha256(bytesOf(data))),
-  hmacSha256Hex: (key, data) => Hex.encode(hmac(sha256, bytesOf(key), bytesOf(data))),
-  // The SDK's own prepared HMAC (./Sha256.ts): several times faster than cloning noble's per message.
+  sha256,
+  sha256Hex: (data) => Hex.encode(sha256(data)),
+  hmacSha256Hex: (key, data) => prepareHmac(bytesOf(key))(data),
   preparedHmacSha256Hex: (key) => prepareHmac(bytesOf(key))
 }
 
