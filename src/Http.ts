@@ -362,7 +362,7 @@ export const make = Effect.gen(function* () {
     /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
     const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration, timedOut: string) =>
       withTimeout(
-        Effect.flatMap(Clock.currentTimeMillis, (now) => send(run, now)),
+        Effect.suspend(() => send(run, run.clock.currentTimeMillisUnsafe())),
         limit,
         spec.finishOnTimeout ? completionGrace : undefined
       ).pipe(

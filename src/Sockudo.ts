@@ -49,6 +49,7 @@ import * as Revocations from "./Resources/Revocations.ts"
 import * as Users from "./Resources/Users.ts"
 import * as Signer from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
+import * as Telemetry from "./Telemetry.ts"
 import * as Validation from "./Validation.ts"
 import * as Webhook from "./Webhook.ts"
 
@@ -176,15 +177,13 @@ const invalid = (operation: string, field: string, message: string) =>
 const refuse = (operation: string, field: string, message: string) =>
   Exit.fail(new SockudoValidationError({ operation, field, message }))
 
-const syncSpanOptions: Tracer.SpanOptions = {
-  captureStackTrace: false,
-  attributes: { "messaging.system": "sockudo" }
-}
-
-const syncSpan = (channel: string | undefined): Tracer.SpanOptions =>
+const localSpan = (channel: string | undefined): Tracer.SpanOptions =>
   channel === undefined
-    ? syncSpanOptions
-    : { ...syncSpanOptions, attributes: { ...syncSpanOptions.attributes, "messaging.destination.name": channel } }
+    ? Telemetry.localSpan
+    : {
+        ...Telemetry.localSpan,
+        attributes: { ...Telemetry.localSpan.attributes, "messaging.destination.name": channel }
+      }
 
 /**
  * A synchronous operation (webhook verification) as an Effect: `run` runs when the Effect does, and
@@ -197,13 +196,13 @@ const syncOperation = <A, E>(
   run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
   Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
-      ? run(fiber)
-      : Effect.withSpan(
+    Telemetry.isTracing(fiber.getRef(Tracer.Tracer))
+      ? Effect.withSpan(
           Effect.suspend(() => run(fiber)),
           span,
-          syncSpanOptions
+          Telemetry.localSpan
         )
+      : run(fiber)
   )
 
 /**
@@ -220,9 +219,9 @@ export const make = Effect.gen(function* () {
   // service signs when the operation is called and answers the outcome as an Exit, which a
   // `runSync` per browser subscription runs without starting a fiber; built with one, each run of
   // the Effect signs again inside its own span.
-  const traced = (yield* Tracer.Tracer) !== Tracer.nativeTracer
+  const tracing = Telemetry.isTracing(yield* Tracer.Tracer)
   const signing = <A, E>(span: string, channel: string | undefined, run: () => Exit.Exit<A, E>): Effect.Effect<A, E> =>
-    traced ? Effect.withSpan(Effect.suspend(run), span, syncSpan(channel)) : run()
+    tracing ? Effect.withSpan(Effect.suspend(run), span, localSpan(channel)) : run()
   const events = yield* Events.make
   const channels = yield* Channels.make
   const users = yield* Users.make
@@ -315,7 +314,7 @@ export const make = Effect.gen(function* () {
   const verifier = Webhook.makeVerifier(webhookCredentials, { maxAge: config.webhookMaxAge })
   // Without a maximum age nothing in a verification reads the clock: like signing, it is then
   // decided when called (built without a tracer).
-  const eagerVerify = config.webhookMaxAge === undefined && !traced
+  const eagerVerify = config.webhookMaxAge === undefined && !tracing
   const verify = (request: Webhook.WebhookRequest): Effect.Effect<Webhook.Webhook, SockudoWebhookError> => {
     if (eagerVerify) {
       const verified = verifier(request, 0)

@@ -29,7 +29,7 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type { SockudoRequestError } from "./Errors.ts"
 
 /**
@@ -40,16 +40,23 @@ import type { SockudoRequestError } from "./Errors.ts"
 export const messagingSystem = "sockudo"
 
 /**
- * The span options of every request operation: kind `client`, `messaging.system = "sockudo"`,
- * no stack trace (it would point into the SDK, and capturing it is the dearest part of a span).
+ * The span options of an operation that sends nothing (signing, webhook verification):
+ * `messaging.system = "sockudo"` and no stack trace (it would point into the SDK, and capturing it
+ * is the dearest part of a span).
  *
  * @since 0.2.0
  */
-export const clientSpan: Tracer.SpanOptions = {
-  kind: "client",
+export const localSpan: Tracer.SpanOptions = {
   captureStackTrace: false,
   attributes: { "messaging.system": messagingSystem }
 }
+
+/**
+ * The span options of every request operation: {@link localSpan}'s, of kind `client`.
+ *
+ * @since 0.2.0
+ */
+export const clientSpan: Tracer.SpanOptions = { ...localSpan, kind: "client" }
 
 /**
  * `Effect.fn(name)` with {@link clientSpan}: how every request operation is declared.
@@ -202,16 +209,24 @@ export const serverOf = (baseUrl: string): Server => {
 }
 
 /**
- * The fiber's current span when something records it: a tracer is installed (without one,
- * effect's native spans go nowhere, and writing attributes on them would be wasted) and the span
- * is sampled.
+ * Whether a tracer is installed: without one, effect's native spans go nowhere, and anything
+ * written on them would be wasted.
+ *
+ * @since 0.2.0
+ */
+export const isTracing = (tracer: Tracer.Tracer): boolean => tracer !== Tracer.nativeTracer
+
+/**
+ * The fiber's current span when something records it: a tracer is installed ({@link isTracing})
+ * and the span is sampled.
  *
  * @since 0.2.0
  */
 export const recordingSpan = (fiber: Fiber.Fiber<unknown, unknown>): Tracer.Span | undefined => {
-  const cache = fiber.cache
-  const span = cache.span
-  return cache.tracer !== undefined && span !== undefined && span._tag === "Span" && span.sampled ? span : undefined
+  const span = fiber.cache.span
+  return span !== undefined && span._tag === "Span" && span.sampled && isTracing(fiber.getRef(Tracer.Tracer))
+    ? span
+    : undefined
 }
 
 const channelOf = (request: Described): string | undefined => {
