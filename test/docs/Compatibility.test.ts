@@ -51,3 +51,28 @@ describe("the README's runtimes table", () => {
     expect(ci.indexOf("npm run test:runtimes")).toBeGreaterThan(ci.indexOf("npm test"))
   })
 })
+
+describe("the README's table of which layer for which runtime", () => {
+  const section = (() => {
+    const readme = read("README.md")
+    const start = readme.indexOf("\n### Runtimes")
+    return readme.slice(start, readme.indexOf("\n### ", start + 1))
+  })()
+  const rows = section
+    .split("\n")
+    .filter((line) => line.startsWith("| ") && !line.startsWith("| ---") && !line.startsWith("| Runtime |"))
+    .map((line) => line.slice(2, -2).split(" | ") as [string, string])
+
+  it("names entries the package exports, effect-sockudo/fetch for every runtime with fetch", () => {
+    const named = rows.flatMap(([, layer]) => [...layer.matchAll(/`(effect-sockudo\/[a-z/]+)`/g)].map((m) => m[1]!))
+    expect(named.length).toBeGreaterThan(0)
+    for (const entry of named) expect(Object.keys(entries)).toContain(entry)
+    expect(rows.map(([, layer]) => layer.includes("`effect-sockudo/fetch`"))).toEqual(rows.map(() => true))
+  })
+
+  it("is what the runtime suite runs: its checks go through effect-sockudo/fetch, its node entry check through effect-sockudo/node", () => {
+    const suite = read("test/runtimes/suite.ts")
+    expect(suite).toContain('from "effect-sockudo/fetch"')
+    expect(suite).toContain('import("effect-sockudo/node")')
+  })
+})
