@@ -126,9 +126,13 @@ differential(peers, "a client event reported in a webhook decodes with its defin
     )
     events.push(...webhook.events.filter(Typing.matches))
   }
-  // The server delivers its webhooks concurrently, in no set order: sorted by their data, they are in
-  // the order they were sent here.
-  events.sort((x, y) => String((x as { data?: unknown }).data).localeCompare(String((y as { data?: unknown }).data)))
+  // The server delivers its webhooks concurrently, in no set order (and writes a client event's data
+  // with its keys in no set order either): sorted by their `at`, they are in the order sent here.
+  const atOf = (event: unknown) => {
+    const data = (event as { data?: unknown }).data
+    return String((typeof data === "string" ? JSON.parse(data) : data)?.at)
+  }
+  events.sort((x, y) => atOf(x).localeCompare(atOf(y)))
   expect(events.map(Typing.decode).map((r) => (Result.isSuccess(r) ? r.success : r.failure.reason))).toEqual([
     { userId: "u1", at: new Date("2026-01-02T03:04:05.000Z") },
     "InvalidData"
