@@ -11,6 +11,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Undici from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Cookies from "effect/http/Cookies"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Headers from "effect/http/Headers"
@@ -165,6 +166,99 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
 
 type UndiciBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
+type Resume = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => void
+
+/**
+ * The handler of one request through `dispatcher.dispatch`: collects the whole response body and
+ * resumes once, with the response or the transport error. One object per request, its callbacks
+ * on the prototype.
+ */
+class Exchange implements Undici.Dispatcher.DispatchHandler {
+  readonly #request: HttpClientRequest.HttpClientRequest
+  readonly #url: URL
+  readonly #resume: Resume
+  readonly #signal: AbortSignal | undefined
+  #onAbort: (() => void) | undefined
+  #controller: Undici.Dispatcher.DispatchController | undefined
+  #reason: Error | undefined
+  #finished = false
+  #status = 0
+  #headers: Undici.Dispatcher.ResponseData["headers"] = {}
+  #single: Buffer | undefined
+  #chunks: Array<Buffer> | undefined
+
+  constructor(request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined, resume: Resume) {
+    this.#request = request
+    this.#url = url
+    this.#resume = resume
+    this.#signal = signal
+    if (signal !== undefined) {
+      this.#onAbort = () =>
+        this.abort(signal.reason instanceof Error ? signal.reason : new Error("The request was aborted"))
+      signal.addEventListener("abort", this.#onAbort, { once: true })
+    }
+  }
+
+  /** Aborts the request on the wire, once it has started; a no-op after its end. */
+  abort(error: Error): void {
+    if (this.#finished) return
+    this.#reason ??= error
+    this.#controller?.abort(error)
+  }
+
+  /** Aborts the request for good: the caller was interrupted. */
+  cancel(): void {
+    this.abort(new Error("The request was interrupted"))
+    this.#finish()
+  }
+
+  /** Ends the request with a transport error. */
+  fail(cause: unknown): void {
+    this.#finish()
+    this.#resume(Effect.fail(transportError(this.#request, cause)))
+  }
+
+  #finish(): void {
+    this.#finished = true
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort)
+  }
+
+  onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#reason !== undefined) controller.abort(this.#reason)
+  }
+
+  onRequestUpgrade(controller: Undici.Dispatcher.DispatchController): void {
+    controller.abort(new Error("effect-sockudo's undici client does not upgrade connections"))
+  }
+
+  onResponseStart(
+    _: Undici.Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Undici.Dispatcher.ResponseData["headers"]
+  ): void {
+    if (statusCode < 200) return
+    this.#status = statusCode
+    this.#headers = headers
+  }
+
+  onResponseData(_: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#single === undefined) this.#single = chunk
+    else if (this.#chunks === undefined) this.#chunks = [this.#single, chunk]
+    else this.#chunks.push(chunk)
+  }
+
+  onResponseEnd(): void {
+    this.#finish()
+    const bytes = this.#chunks !== undefined ? Buffer.concat(this.#chunks) : (this.#single ?? noBytes)
+    this.#resume(Effect.succeed(new BufferedResponse(this.#request, this.#url, this.#status, this.#headers, bytes)))
+  }
+
+  onResponseError(_: Undici.Dispatcher.DispatchController, cause: Error): void {
+    this.fail(cause)
+  }
+}
+
 /** One request through `dispatcher.dispatch`, the whole response body collected before resuming. */
 const dispatch = (
   dispatcher: Undici.Dispatcher,
@@ -175,27 +269,10 @@ const dispatch = (
   body: UndiciBody
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
   Effect.callback<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-    let controller: Undici.Dispatcher.DispatchController | undefined
-    let reason: Error | undefined
-    let finished = false
-    let status = 0
-    let rawHeaders: Undici.Dispatcher.ResponseData["headers"] = {}
-    let chunks: Array<Buffer> | undefined
-    let single: Buffer | undefined
-    const abort = (error: Error) => {
-      if (finished) return
-      reason ??= error
-      controller?.abort(error)
-    }
-    const onAbort = () => abort(signal?.reason instanceof Error ? signal.reason : new Error("The request was aborted"))
-    const finish = () => {
-      finished = true
-      signal?.removeEventListener("abort", onAbort)
-    }
     if (signal?.aborted) {
       return resume(Effect.fail(transportError(request, signal.reason, "The request was aborted")))
     }
-    signal?.addEventListener("abort", onAbort, { once: true })
+    const exchange = new Exchange(request, url, signal, resume)
     try {
       dispatcher.dispatch(
         {
@@ -208,44 +285,12 @@ const dispatch = (
           headersTimeout: 0,
           bodyTimeout: 0
         },
-        {
-          onRequestStart(c) {
-            controller = c
-            if (reason !== undefined) c.abort(reason)
-          },
-          onRequestUpgrade(c) {
-            const error = new Error("effect-sockudo's undici client does not upgrade connections")
-            c.abort(error)
-          },
-          onResponseStart(_, statusCode, responseHeaders) {
-            if (statusCode < 200) return
-            status = statusCode
-            rawHeaders = responseHeaders
-          },
-          onResponseData(_, chunk) {
-            if (single === undefined) single = chunk
-            else if (chunks === undefined) chunks = [single, chunk]
-            else chunks.push(chunk)
-          },
-          onResponseEnd() {
-            finish()
-            const bytes = chunks !== undefined ? Buffer.concat(chunks) : (single ?? noBytes)
-            resume(Effect.succeed(new BufferedResponse(request, url, status, rawHeaders, bytes)))
-          },
-          onResponseError(_, cause) {
-            finish()
-            resume(Effect.fail(transportError(request, cause)))
-          }
-        }
+        exchange
       )
     } catch (cause) {
-      finish()
-      return resume(Effect.fail(transportError(request, cause)))
+      return exchange.fail(cause)
     }
-    return Effect.sync(() => {
-      abort(new Error("The request was interrupted"))
-      finish()
-    })
+    return Effect.sync(() => exchange.cancel())
   })
 
 const convertBody = (
@@ -339,15 +384,19 @@ export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpCli
           )
         : run(request, url.success, undefined)
     }
+    const send = (request: HttpClientRequest.HttpClientRequest) =>
+      Effect.withFiber((fiber) =>
+        fiber.getRef(Tracer.DisablePropagation) || fiber.getRef(HttpClient.TracerDisabledWhen)(request)
+          ? untraced(request)
+          : traced.postprocess(Effect.succeed(request))
+      )
     return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-      (effect) =>
-        Effect.flatMap(effect, (request) =>
-          Effect.withFiber((fiber) =>
-            fiber.getRef(Tracer.DisablePropagation) || fiber.getRef(HttpClient.TracerDisabledWhen)(request)
-              ? untraced(request)
-              : traced.postprocess(Effect.succeed(request))
-          )
-        ),
+      // `execute` hands over its request as a succeeded Exit: sent without a step in between.
+      (effect) => {
+        if (!Exit.isExit(effect)) return Effect.flatMap(effect, send)
+        const exit = effect as Exit.Exit<HttpClientRequest.HttpClientRequest>
+        return Exit.isSuccess(exit) ? send(exit.value) : (exit as Exit.Exit<never>)
+      },
       Effect.succeed
     )
   }
