@@ -15,10 +15,10 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
@@ -215,13 +215,14 @@ const timedOut = (duration: Duration.Duration) =>
   new Cause.TimeoutError(`Operation timed out after '${Duration.format(duration)}'`)
 
 /**
- * `Effect.timeout`, for less: with the live clock (whose `sleep` is a `setTimeout`), one fiber for
- * `self` and a plain timer instead of two raced fibers. Any other clock (`TestClock`) goes through
- * `Effect.timeout`, so time stays under its control.
+ * `Effect.timeout`, for less: with the live clock (whose `sleep` is a `setTimeout`), `self` runs
+ * in one fiber started inside a single callback, raced against a plain timer, instead of two
+ * raced fibers; when `self` finishes without suspending, no timer is set at all. Any other clock
+ * (`TestClock`) goes through `Effect.timeout`, so time stays under its control.
  *
- * With `finish`, `self` runs in a fiber of its own that the timeout does not interrupt: it is
- * left to complete in the background, and interrupted only `finish` later (or when the caller
- * is interrupted).
+ * With `finish`, `self` is not interrupted at the timeout: it is left to complete in the
+ * background, and interrupted only `finish` later. Interrupting the caller interrupts `self`
+ * either way.
  *
  * @since 0.1.0
  */
@@ -240,35 +241,32 @@ export const withTimeout = <A, E>(
         Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
       ) as Effect.Effect<A, E | Cause.TimeoutError>
     }
-    // Left to finish, the fiber's failure is nobody's to observe once the caller has moved on.
-    const run = finish === undefined ? self : Effect.exit(self)
-    const fork = finish === undefined ? Effect.forkChild : Effect.forkDetach
-    return Effect.flatMap(fork(run, { startImmediately: true }), (fiber) =>
-      Effect.callback<A, E | Cause.TimeoutError>((resume) => {
-        let finishing: ReturnType<typeof setTimeout> | undefined
-        const timer = setTimeout(() => {
-          if (finish === undefined) {
-            resume(Effect.andThen(Fiber.interrupt(fiber), Effect.fail(timedOut(duration))))
-          } else {
-            finishing = setTimeout(() => fiber.interruptUnsafe(), finishMillis)
-            resume(Effect.fail(timedOut(duration)))
-          }
-        }, millis)
-        fiber.addObserver((exit) => {
-          clearTimeout(timer)
-          if (finishing !== undefined) clearTimeout(finishing)
-          resume(finish === undefined ? (exit as Exit.Exit<A, E>) : flattenExit(exit as Exit.Exit<Exit.Exit<A, E>>))
-        })
-        return Effect.suspend(() => {
-          clearTimeout(timer)
-          return Fiber.interrupt(fiber)
-        })
+    return Effect.callback<A, E | Cause.TimeoutError>((resume) => {
+      // Not a child of `parent`: this callback's canceller interrupts it when `parent` is.
+      const fiber = Effect.runForkWith(parent.context)(self)
+      const done = fiber.pollUnsafe()
+      if (done !== undefined) return resume(done)
+      let finishing: ReturnType<typeof setTimeout> | undefined
+      const timer = setTimeout(() => {
+        if (finish === undefined) {
+          resume(Effect.andThen(Fiber.interrupt(fiber), Effect.fail(timedOut(duration))))
+        } else {
+          finishing = setTimeout(() => fiber.interruptUnsafe(), finishMillis)
+          resume(Effect.fail(timedOut(duration)))
+        }
+      }, millis)
+      fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        if (finishing !== undefined) clearTimeout(finishing)
+        resume(exit)
       })
-    )
+      return Effect.suspend(() => {
+        clearTimeout(timer)
+        if (finishing !== undefined) clearTimeout(finishing)
+        return Fiber.interrupt(fiber)
+      })
+    })
   })
-
-const flattenExit = <A, E>(exit: Exit.Exit<Exit.Exit<A, E>>): Exit.Exit<A, E> =>
-  exit._tag === "Success" ? exit.value : (exit as Exit.Exit<never>)
 
 /**
  * Builds the pipeline. Each public operation opens one span of its own, on which the pipeline
@@ -296,7 +294,7 @@ export const make = Effect.gen(function* () {
     label: string,
     response: HttpClientResponse.HttpClientResponse,
     run: Telemetry.Run
-  ): Effect.Effect<A, SockudoRequestError | import("effect/http/HttpClientError").HttpClientError> =>
+  ): Effect.Effect<A, SockudoRequestError | HttpClientError.HttpClientError> =>
     Effect.flatMap(response.text, (text) => {
       const status = response.status
       Telemetry.answered(run, status)
@@ -352,76 +350,97 @@ export const make = Effect.gen(function* () {
       ...(body === undefined ? {} : { body: body.body }),
       ...(spec.headers === undefined ? {} : { headers: spec.headers })
     }
+    const makeRequest = HttpClientRequest.make(spec.method)
+    const finish = spec.finishOnTimeout ? completionGrace : undefined
     const send = (run: Telemetry.Run, now: number) => {
       const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
       const httpRequest = config.httpClientSpans
         ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, options)
-        : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, options)
+        : makeRequest(`${config.baseUrl}${path}?${signed}`, options)
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
     }
-    /** One attempt, bounded by `limit`; a timeout is reported as `timedOut`. */
-    const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration, timedOut: string) =>
+    /** An attempt's failure as the SDK's error: a timeout is reported as `timedOut`. */
+    const requestError =
+      (timedOut: string) =>
+      (error: SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError): SockudoRequestError => {
+        switch (error._tag) {
+          case "HttpClientError":
+            return new SockudoTransportError({
+              operation: spec.operation,
+              request: label,
+              message: redactSigned(error.message),
+              timeout: false,
+              cause: redactCause(error.reason.cause)
+            })
+          case "TimeoutError":
+            return new SockudoTransportError({
+              operation: spec.operation,
+              request: label,
+              message: timedOut,
+              timeout: true
+            })
+          default:
+            return error
+        }
+      }
+    const byTimeout = requestError(timeoutMessage)
+    /** One attempt, bounded by `limit`, failing with what the HttpClient or the timeout failed with. */
+    const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration) =>
       withTimeout(
         Effect.suspend(() => send(run, run.clock.currentTimeMillisUnsafe())),
         limit,
-        spec.finishOnTimeout ? completionGrace : undefined
-      ).pipe(
-        Effect.catchTags({
-          HttpClientError: (error) =>
-            Effect.fail(
-              new SockudoTransportError({
-                operation: spec.operation,
-                request: label,
-                message: redactSigned(error.message),
-                timeout: false,
-                cause: redactCause(error.reason.cause)
-              })
-            ),
-          TimeoutError: () =>
-            Effect.fail(
-              new SockudoTransportError({
-                operation: spec.operation,
-                request: label,
-                message: timedOut,
-                timeout: true
-              })
-            )
-        })
+        finish
       )
-    /** After a first failure: the retries (each one observed), and the run's end if they fail too. */
-    const retrying = (
+    /**
+     * The run's first attempt, and after its failure the retries (each one observed) and the
+     * run's end if they fail too. The retry schedule is only started after a first failure: a
+     * success costs no schedule.
+     */
+    const attempts = (
       run: Telemetry.Run,
-      attempt: Effect.Effect<A, SockudoRequestError>,
-      error: SockudoRequestError,
-      policy: ReturnType<typeof retryPolicy>
+      first: Effect.Effect<A, SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError>,
+      attempt: () => Effect.Effect<A, SockudoRequestError>,
+      toError: ReturnType<typeof requestError>,
+      policy: () => ReturnType<typeof retryPolicy>
     ) =>
-      Effect.catch(retryAfter(attempt, error, Telemetry.observeRetries(run, policy)), (last) =>
-        Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
-      )
+      Effect.catchCause(first, (cause) => {
+        const found = Cause.findError(cause)
+        if (Result.isFailure(found)) return Effect.failCause(cause as Cause.Cause<never>)
+        const error = toError(found.success)
+        return Effect.catch(retryAfter(attempt(), error, Telemetry.observeRetries(run, policy())), (last) =>
+          Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
+        )
+      })
     const mode = spec.retry ?? "retryable"
-    // The retry schedule is only started after a first failure: a success costs no schedule.
     const self = Effect.withFiber<A, SockudoRequestError>((fiber) => {
       const run = Telemetry.start(fiber, spec, spec.method, path, server)
       const override = fiber.getRef(RetryScheduleOverride)
       const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
       if (deadline === undefined) {
-        const attempt = attemptWithin(run, config.timeout, timeoutMessage)
-        return Effect.catch(attempt, (error) =>
-          retrying(run, attempt, error, override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+        return attempts(
+          run,
+          attemptWithin(run, config.timeout),
+          () => Effect.mapError(attemptWithin(run, config.timeout), byTimeout),
+          byTimeout,
+          () => (override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
         )
       }
       return Effect.flatMap(Clock.currentTimeMillis, (start) => {
         const deadlineAt = start + Duration.toMillis(deadline)
-        const byDeadline = `no response within the call's deadline of ${Duration.format(deadline)}`
+        const byDeadline = requestError(`no response within the call's deadline of ${Duration.format(deadline)}`)
         // Each attempt ends at its timeout or at the deadline, whichever comes first.
         const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const remaining = Duration.millis(Math.max(1, deadlineAt - now))
           return Duration.isLessThan(remaining, config.timeout)
-            ? attemptWithin(run, remaining, byDeadline)
-            : attemptWithin(run, config.timeout, timeoutMessage)
+            ? Effect.mapError(attemptWithin(run, remaining), byDeadline)
+            : Effect.mapError(attemptWithin(run, config.timeout), byTimeout)
         })
-        return Effect.catch(attempt, (error) =>
-          retrying(run, attempt, error, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
+        return attempts(
+          run,
+          attempt,
+          () => attempt,
+          byTimeout,
+          () => retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt })
         )
       })
     })
@@ -443,7 +462,7 @@ export const make = Effect.gen(function* () {
     // Inside `Sockudo.idempotent`, the scope's key this operation was planned with.
     let plannedFor: string | undefined
     const identity = {}
-    const self = Effect.withFiber((fiber): Effect.Effect<A, E | E2> => {
+    return Telemetry.operation(span, Telemetry.clientSpan, (fiber): Effect.Effect<A, E | E2> => {
       const scope = fiber.getRef(CurrentScope)
       const key = scope === undefined ? undefined : scope.keyOf(identity)
       if (planned === undefined || plannedFor !== key) {
@@ -454,7 +473,6 @@ export const make = Effect.gen(function* () {
       }
       return planned
     })
-    return Effect.withSpan(self, span, Telemetry.clientSpan)
   }
 
   const prepareOnce = <A, E>(

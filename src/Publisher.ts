@@ -78,7 +78,14 @@ import {
   type TriggerResult
 } from "./Resources/Events.ts"
 import { Sockudo, type Service as SockudoService } from "./Sockudo.ts"
-import { clientSpan, messagingSystem, publisherBatchSize, publisherQueueDepth, recordingSpan } from "./Telemetry.ts"
+import {
+  clientSpan,
+  messagingSystem,
+  operation,
+  publisherBatchSize,
+  publisherQueueDepth,
+  recordingSpan
+} from "./Telemetry.ts"
 import * as Validation from "./Validation.ts"
 
 /**
@@ -390,7 +397,7 @@ export const make = (
       let prepared: PreparedPublish | undefined
       let preparedFor: string | undefined
       const identity = {}
-      const self = Effect.withFiber((fiber): Effect.Effect<TriggerResult, PublisherError> => {
+      return operation("Publisher.publish", publishSpan, (fiber): Effect.Effect<TriggerResult, PublisherError> => {
         const args = publishArgs("publish", nameOrEvent, dataOrOptions, maybeOptions)
         const span = recordingSpan(fiber)
         if (span !== undefined) {
@@ -428,7 +435,6 @@ export const make = (
         }
         return enqueue(prepared)
       })
-      return Effect.withSpan(self, "Publisher.publish", publishSpan)
     }
 
     return Publisher.of({ publish, queued: Effect.sync(() => Queue.sizeUnsafe(queue) + carry.length) })

@@ -28,7 +28,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Base64 from "effect/encoding/Base64"
-import type * as Fiber from "effect/Fiber"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -186,26 +185,6 @@ const localSpan = (channel: string | undefined): Tracer.SpanOptions =>
       }
 
 /**
- * A synchronous operation (webhook verification) as an Effect: `run` runs when the Effect does, and
- * is traced as `span` when a tracer is installed. The built-in tracer keeps spans that nothing
- * reads, and on these microsecond paths (one per webhook) making one would cost more than the work
- * itself, so without a tracer there is none.
- */
-const syncOperation = <A, E>(
-  span: string,
-  run: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) =>
-    Telemetry.isTracing(fiber.getRef(Tracer.Tracer))
-      ? Effect.withSpan(
-          Effect.suspend(() => run(fiber)),
-          span,
-          Telemetry.localSpan
-        )
-      : run(fiber)
-  )
-
-/**
  * Builds the service from its parts.
  *
  * @since 0.1.0
@@ -320,7 +299,7 @@ export const make = Effect.gen(function* () {
       const verified = verifier(request, 0)
       return Result.isSuccess(verified) ? Exit.succeed(verified.success) : Exit.fail(verified.failure)
     }
-    return syncOperation("Sockudo.webhooks.verify", (fiber) =>
+    return Telemetry.operation("Sockudo.webhooks.verify", Telemetry.localSpan, (fiber) =>
       Effect.fromResult(verifier(request, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()))
     )
   }

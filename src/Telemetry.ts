@@ -4,8 +4,9 @@
  * event per retry, the SDK's metrics (effect's `Metric`) and its debug logs.
  *
  * Every request operation opens one span of kind `client` (`Sockudo.trigger`,
- * `Sockudo.channels.get`, `Publisher.batch`, ...); the request pipeline writes the request's
- * attributes onto it, once, when the request starts, and its answer when it ends. Nothing is
+ * `Sockudo.channels.get`, `Publisher.batch`, ...), the publishing ones only when a tracer is
+ * installed (see {@link operation}); the request pipeline writes the request's attributes onto
+ * it, once, when the request starts, and its answer when it ends. Nothing is
  * allocated per attempt unless an attempt fails. No URL with its signed query is recorded
  * anywhere: spans carry `url.path`, and the HttpClient's own spans (off by default, see
  * `httpClientSpans` in `SockudoConfig`) get `auth_signature` redacted.
@@ -215,6 +216,35 @@ export const serverOf = (baseUrl: string): Server => {
  * @since 0.2.0
  */
 export const isTracing = (tracer: Tracer.Tracer): boolean => tracer !== Tracer.nativeTracer
+
+/**
+ * `body` traced as the operation `name`: inside a span of its own when a tracer is installed
+ * ({@link isTracing}), and without one otherwise. effect's built-in tracer keeps spans that nothing
+ * reads, and making one costs about as much as signing and sending a publish, so the SDK's
+ * operations skip it; their attributes, events and metrics are the same either way.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Telemetry } from "effect-sockudo"
+ *
+ * const lookup = (id: string) =>
+ *   Telemetry.operation("MyApp.lookup", Telemetry.clientSpan, () => Effect.succeed(id.length))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const operation = <A, E, R>(
+  name: string,
+  options: Tracer.SpanOptions,
+  body: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  let traced: Effect.Effect<A, E, R> | undefined
+  return Effect.withFiber((fiber) => {
+    if (!isTracing(fiber.getRef(Tracer.Tracer))) return body(fiber)
+    traced ??= Effect.withSpan(Effect.withFiber(body), name, options)
+    return traced
+  })
+}
 
 /**
  * The fiber's current span when something records it: a tracer is installed ({@link isTracing})

@@ -13,7 +13,7 @@ import {
   PeriodicExportingMetricReader
 } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Cause, ConfigProvider, Effect, Layer, Logger, Metric, References, Tracer } from "effect"
+import { Cause, ConfigProvider, Effect, Layer, Logger, Metric, Option, References, Tracer } from "effect"
 import { HttpClient } from "effect/http"
 import { Publisher, SockudoConfig, Telemetry } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
@@ -235,6 +235,29 @@ describe("without a tracer", () => {
         Effect.withTracer(tracer)
       )
       assert.strictEqual(withTracer?.name, "op")
+    })
+  )
+
+  it.effect("an operation opens its span only under a tracer: otherwise its body runs in the caller's span", () =>
+    Effect.gen(function* () {
+      const operation = Telemetry.operation("op", Telemetry.clientSpan, () =>
+        Effect.map(Effect.currentSpan, (span) => span.name)
+      )
+      assert.strictEqual(yield* operation.pipe(Effect.withSpan("caller")), "caller")
+      const { spans, tracer } = recording()
+      assert.strictEqual(yield* operation.pipe(Effect.withSpan("caller"), Effect.withTracer(tracer)), "op")
+      yield* operation.pipe(Effect.withTracer(tracer))
+      const opened = spans.filter((span) => span.name === "op")
+      assert.deepStrictEqual(
+        opened.map((span) => {
+          const parent = Option.getOrUndefined(span.parent)
+          return [span.kind, parent?._tag === "Span" ? parent.name : undefined]
+        }),
+        [
+          ["client", "caller"],
+          ["client", undefined]
+        ]
+      )
     })
   )
 })
