@@ -180,6 +180,10 @@ export class Http extends Context.Service<Http, Service>()("effect-sockudo/Http"
 
 const disableClientSpan = () => true
 
+/** The context of an attempt when the HttpClient's own span is off (`httpClientSpans`). */
+const withoutClientSpan = (context: Context.Context<never>): Context.Context<never> =>
+  Context.add(context, HttpClient.TracerDisabledWhen, disableClientSpan)
+
 const SIGNATURE = "&auth_signature="
 
 /**
@@ -230,20 +234,29 @@ export const withTimeout = <A, E>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
   finish?: Duration.Duration
+): Effect.Effect<A, E | Cause.TimeoutError> => timeoutIn(self, duration, finish, undefined)
+
+/** {@link withTimeout}, `self` run with the caller's context as `provide` changes it. */
+const timeoutIn = <A, E>(
+  self: Effect.Effect<A, E>,
+  duration: Duration.Duration,
+  finish: Duration.Duration | undefined,
+  provide: ((context: Context.Context<never>) => Context.Context<never>) | undefined
 ): Effect.Effect<A, E | Cause.TimeoutError> =>
   Effect.withFiber((parent) => {
     liveClock ??= Context.get(Context.empty(), Clock.Clock)
     const millis = Duration.toMillis(duration)
     const finishMillis = finish === undefined ? 0 : Duration.toMillis(finish)
     if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis + finishMillis <= MAX_TIMER_MILLIS)) {
-      if (finish === undefined) return Effect.timeout(self, duration)
-      return Effect.flatMap(Effect.forkDetach(Effect.timeout(self, Duration.sum(duration, finish))), (fiber) =>
+      const provided = provide === undefined ? self : Effect.updateContext(self, provide)
+      if (finish === undefined) return Effect.timeout(provided, duration)
+      return Effect.flatMap(Effect.forkDetach(Effect.timeout(provided, Duration.sum(duration, finish))), (fiber) =>
         Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
       ) as Effect.Effect<A, E | Cause.TimeoutError>
     }
     return Effect.callback<A, E | Cause.TimeoutError>((resume) => {
       // Not a child of `parent`: this callback's canceller interrupts it when `parent` is.
-      const fiber = Effect.runForkWith(parent.context)(self)
+      const fiber = Effect.runForkWith(provide === undefined ? parent.context : provide(parent.context))(self)
       const done = fiber.pollUnsafe()
       if (done !== undefined) return resume(done)
       let finishing: ReturnType<typeof setTimeout> | undefined
@@ -386,10 +399,11 @@ export const make = Effect.gen(function* () {
     const byTimeout = requestError(timeoutMessage)
     /** One attempt, bounded by `limit`, failing with what the HttpClient or the timeout failed with. */
     const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration) =>
-      withTimeout(
+      timeoutIn(
         Effect.suspend(() => send(run, run.clock.currentTimeMillisUnsafe())),
         limit,
-        finish
+        finish,
+        config.httpClientSpans ? undefined : withoutClientSpan
       )
     /**
      * The run's first attempt, and after its failure the retries (each one observed) and the
@@ -412,7 +426,7 @@ export const make = Effect.gen(function* () {
         )
       })
     const mode = spec.retry ?? "retryable"
-    const self = Effect.withFiber<A, SockudoRequestError>((fiber) => {
+    return Effect.withFiber<A, SockudoRequestError>((fiber) => {
       const run = Telemetry.start(fiber, spec, spec.method, path, server)
       const override = fiber.getRef(RetryScheduleOverride)
       const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
@@ -444,7 +458,6 @@ export const make = Effect.gen(function* () {
         )
       })
     })
-    return config.httpClientSpans ? self : Effect.provideService(self, HttpClient.TracerDisabledWhen, disableClientSpan)
   }
 
   const signUrl = (method: string, path: string, query: ReadonlyArray<QueryParam>, body: PreparedBody | undefined) =>

@@ -56,14 +56,14 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
   readonly request: HttpClientRequest.HttpClientRequest
   readonly status: number
   readonly bytes: Uint8Array
-  readonly #url: URL
+  readonly #url: URL | string
   readonly #rawHeaders: Undici.Dispatcher.ResponseData["headers"]
   #headers: Headers.Headers | undefined
   #text: string | undefined
 
   constructor(
     request: HttpClientRequest.HttpClientRequest,
-    url: URL,
+    url: URL | string,
     status: number,
     rawHeaders: Undici.Dispatcher.ResponseData["headers"],
     bytes: Uint8Array
@@ -77,7 +77,7 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
   }
 
   get url(): string {
-    return this.#url.href.split("#")[0]!
+    return typeof this.#url === "string" ? this.#url : this.#url.href.split("#")[0]!
   }
 
   get headers(): Headers.Headers {
@@ -175,7 +175,7 @@ type Resume = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, Http
  */
 class Exchange implements Undici.Dispatcher.DispatchHandler {
   readonly #request: HttpClientRequest.HttpClientRequest
-  readonly #url: URL
+  readonly #url: URL | string
   readonly #resume: Resume
   readonly #signal: AbortSignal | undefined
   #onAbort: (() => void) | undefined
@@ -187,7 +187,12 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   #single: Buffer | undefined
   #chunks: Array<Buffer> | undefined
 
-  constructor(request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined, resume: Resume) {
+  constructor(
+    request: HttpClientRequest.HttpClientRequest,
+    url: URL | string,
+    signal: AbortSignal | undefined,
+    resume: Resume
+  ) {
     this.#request = request
     this.#url = url
     this.#resume = resume
@@ -259,11 +264,58 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 }
 
+/** Where a request goes: undici's origin and path, and the URL its response reports. */
+interface Target {
+  readonly origin: string
+  readonly path: string
+  readonly url: URL | string
+}
+
+const targetOfUrl = (url: URL): Target => ({ origin: url.origin, path: url.pathname + url.search, url })
+
+/** A path and query the URL parser keeps as they are: nothing to percent-encode, no dot segment. */
+const VERBATIM_PATH = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*$/
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i
+
+/** Origins already checked to be what the URL parser makes of them: few per client (its base URLs). */
+const canonicalOrigins = new Map<string, boolean>()
+
+const isCanonicalOrigin = (origin: string): boolean => {
+  let known = canonicalOrigins.get(origin)
+  if (known === undefined) {
+    try {
+      known = new URL(origin).origin === origin
+    } catch {
+      known = false
+    }
+    if (canonicalOrigins.size >= 64) canonicalOrigins.clear()
+    canonicalOrigins.set(origin, known)
+  }
+  return known
+}
+
+/**
+ * The target of a request whose URL the URL parser would leave exactly as it is (an http(s) URL
+ * with a canonical origin, a verbatim path and query, no URL parameters or hash to add), without
+ * parsing it; `undefined` for any other, which goes through `Url.make`.
+ */
+const verbatimTarget = (request: HttpClientRequest.HttpClientRequest): Target | undefined => {
+  const href = request.url
+  if (request.urlParams.params.length > 0 || Option.isSome(request.hash)) return undefined
+  const start = href.startsWith("http://") ? 7 : href.startsWith("https://") ? 8 : -1
+  const at = start < 0 ? -1 : href.indexOf("/", start)
+  if (at < 0) return undefined
+  const path = href.slice(at)
+  if (!VERBATIM_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined
+  const origin = href.slice(0, at)
+  return isCanonicalOrigin(origin) ? { origin, path, url: href } : undefined
+}
+
 /** One request through `dispatcher.dispatch`, the whole response body collected before resuming. */
 const dispatch = (
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
+  target: Target,
   signal: AbortSignal | undefined,
   headers: Headers.Headers,
   body: UndiciBody
@@ -272,13 +324,13 @@ const dispatch = (
     if (signal?.aborted) {
       return resume(Effect.fail(transportError(request, signal.reason, "The request was aborted")))
     }
-    const exchange = new Exchange(request, url, signal, resume)
+    const exchange = new Exchange(request, target.url, signal, resume)
     try {
       dispatcher.dispatch(
         {
           method: request.method,
-          origin: url.origin,
-          path: url.pathname + url.search,
+          origin: target.origin,
+          path: target.path,
           headers,
           body,
           // Timeouts are Effect.timeout's job (the SDK sets one per attempt).
@@ -345,7 +397,8 @@ const fetchFallback: Effect.Effect<HttpClient.HttpClient> = Effect.logWarning(no
  *   trace propagation headers, header redaction and abort on interruption are effect's own.
  * - With the client span off (`HttpClient.TracerDisabledWhen`, as the SDK sets it: each SDK
  *   operation has a span of its own), requests skip that wrapper: the URL is built the same way
- *   (`Url.make`, an `InvalidUrlError` when it cannot be), and an interrupted request is aborted
+ *   (`Url.make`, an `InvalidUrlError` when it cannot be; a URL the parser would leave as it is, such
+ *   as every URL the SDK signs, is sent without parsing it), and an interrupted request is aborted
  *   on the wire. A `HttpClient.withScope` scope closed while such a request is in flight does
  *   not abort it; interrupting its fiber does.
  *
@@ -362,7 +415,7 @@ export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpCli
   function* () {
     const dispatcher = yield* NodeHttpClient.Dispatcher
     if (!canDispatch(dispatcher)) return yield* fetchFallback
-    const run = (request: HttpClientRequest.HttpClientRequest, url: URL, signal: AbortSignal | undefined) => {
+    const run = (request: HttpClientRequest.HttpClientRequest, target: Target, signal: AbortSignal | undefined) => {
       if (request.headers.upgrade !== undefined) {
         return Effect.fail(
           transportError(request, undefined, "effect-sockudo's undici client does not upgrade connections")
@@ -370,11 +423,13 @@ export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpCli
       }
       const converted = convertBody(request)
       return converted === undefined
-        ? dispatch(dispatcher, request, url, signal, request.headers, null)
-        : Effect.flatMap(converted, ({ body, headers }) => dispatch(dispatcher, request, url, signal, headers, body))
+        ? dispatch(dispatcher, request, target, signal, request.headers, null)
+        : Effect.flatMap(converted, ({ body, headers }) => dispatch(dispatcher, request, target, signal, headers, body))
     }
-    const traced = HttpClient.make(run)
+    const traced = HttpClient.make((request, url, signal) => run(request, targetOfUrl(url), signal))
     const untraced = (request: HttpClientRequest.HttpClientRequest) => {
+      const verbatim = verbatimTarget(request)
+      if (verbatim !== undefined) return run(request, verbatim, undefined)
       const url = Url.make(request.url, request.urlParams, Option.getOrUndefined(request.hash))
       return Result.isFailure(url)
         ? Effect.fail(
@@ -382,7 +437,7 @@ export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpCli
               reason: new HttpClientError.InvalidUrlError({ request, cause: url.failure })
             })
           )
-        : run(request, url.success, undefined)
+        : run(request, targetOfUrl(url.success), undefined)
     }
     const send = (request: HttpClientRequest.HttpClientRequest) =>
       Effect.withFiber((fiber) =>

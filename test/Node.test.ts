@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Redacted, Stream } from "effect"
-import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpBody, HttpClient, HttpClientRequest, UrlParams } from "effect/http"
 import { Sockudo, SockudoConfig, type SockudoError } from "../src/index.ts"
 import * as SockudoNode from "../src/Node.ts"
 import { fromUrl, verifyRequest } from "./support/serverVerifier.ts"
@@ -210,6 +210,33 @@ for (const [mode, tracing] of modes)
         assert.strictEqual(error._tag, "HttpClientError")
         assert.strictEqual(error.reason._tag, "TransportError")
       }).pipe(tracing, Effect.provide(SockudoNode.layerUndici))
+    )
+
+    it.live("each URL is sent as the WHATWG URL parser makes it, verbatim or normalised", () =>
+      Effect.gen(function* () {
+        const server = yield* withServer((_, res) => json(res, 200, {}))
+        const c = yield* HttpClient.HttpClient
+        const cases: ReadonlyArray<readonly [string, HttpClientRequest.Options.NoUrl?]> = [
+          ["/apps/1/events?auth_key=k&auth_timestamp=1&body_md5=ab&x=%2F&y=a:b@c!$()*+,;=~"],
+          ["/a/./b/../c?q=/../x"],
+          ["/a/%2E%2e/b"],
+          ["/a b/é?c d&it's"],
+          ["/p?q=1#fragment"],
+          ["/p", { urlParams: { a: "1 2", b: "é" } }],
+          ["/p?x=1", { urlParams: [["y", "2"]] }]
+        ]
+        for (const [path, options] of cases) {
+          const input = `${server.origin}${path}`
+          const response = yield* c.execute(HttpClientRequest.get(input, options))
+          const expected = new URL(input)
+          for (const [key, value] of UrlParams.fromInput(options?.urlParams ?? []).params) {
+            expected.searchParams.append(key, value as string)
+          }
+          assert.strictEqual(server.received.at(-1)?.url, expected.pathname + expected.search, input)
+          expected.hash = ""
+          assert.strictEqual(response.url, expected.href, input)
+        }
+      }).pipe(tracing, Effect.scoped, Effect.provide(SockudoNode.layerUndici))
     )
 
     it.live("an invalid URL is an InvalidUrlError; an upgrade is refused", () =>
