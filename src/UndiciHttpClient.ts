@@ -277,21 +277,16 @@ const targetOfUrl = (url: URL): Target => ({ origin: url.origin, path: url.pathn
 const VERBATIM_PATH = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*$/
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i
 
-/** Origins already checked to be what the URL parser makes of them: few per client (its base URLs). */
-const canonicalOrigins = new Map<string, boolean>()
+/** The last origin found canonical: a client mostly talks to one. */
+let lastOrigin = ""
 
+/** Whether the URL parser gives `origin` back as it is (lower-case host, no default port, no user). */
 const isCanonicalOrigin = (origin: string): boolean => {
-  let known = canonicalOrigins.get(origin)
-  if (known === undefined) {
-    try {
-      known = new URL(origin).origin === origin
-    } catch {
-      known = false
-    }
-    if (canonicalOrigins.size >= 64) canonicalOrigins.clear()
-    canonicalOrigins.set(origin, known)
+  try {
+    return new URL(origin).origin === origin
+  } catch {
+    return false
   }
-  return known
 }
 
 /**
@@ -302,13 +297,17 @@ const isCanonicalOrigin = (origin: string): boolean => {
 const verbatimTarget = (request: HttpClientRequest.HttpClientRequest): Target | undefined => {
   const href = request.url
   if (request.urlParams.params.length > 0 || Option.isSome(request.hash)) return undefined
-  const start = href.startsWith("http://") ? 7 : href.startsWith("https://") ? 8 : -1
-  const at = start < 0 ? -1 : href.indexOf("/", start)
-  if (at < 0) return undefined
-  const path = href.slice(at)
-  if (!VERBATIM_PATH.test(path) || DOT_SEGMENT.test(path)) return undefined
-  const origin = href.slice(0, at)
-  return isCanonicalOrigin(origin) ? { origin, path, url: href } : undefined
+  let origin = lastOrigin
+  if (!(origin !== "" && href.startsWith(origin) && href.charCodeAt(origin.length) === 47)) {
+    const start = href.startsWith("http://") ? 7 : href.startsWith("https://") ? 8 : -1
+    const at = start < 0 ? -1 : href.indexOf("/", start)
+    if (at < 0) return undefined
+    origin = href.slice(0, at)
+    if (!isCanonicalOrigin(origin)) return undefined
+    lastOrigin = origin
+  }
+  const path = href.slice(origin.length)
+  return VERBATIM_PATH.test(path) && !DOT_SEGMENT.test(path) ? { origin, path, url: href } : undefined
 }
 
 /** One request through `dispatcher.dispatch`, the whole response body collected before resuming. */
