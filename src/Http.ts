@@ -28,6 +28,7 @@ import type { Decoder } from "./Decode.ts"
 import { SockudoDecodeError, type SockudoRequestError, SockudoTransportError } from "./Errors.ts"
 import { errorFromResponse, redactCause, redactSigned, refusalStatus, snippet } from "./HttpErrors.ts"
 import { CurrentScope, preparingWith } from "./Idempotency.ts"
+import { utf8Sent } from "./internal/Bytes.ts"
 import { DeadlineOverride, type RetryMode, RetryScheduleOverride, retryAfter, retryPolicy } from "./Retry.ts"
 import { encode, md5Hex, type QueryParam, Signer } from "./Signer.ts"
 import { SockudoConfig } from "./SockudoConfig.ts"
@@ -72,15 +73,13 @@ export interface PreparedBody {
   readonly size: number
 }
 
-const utf8 = new TextEncoder()
-
 /**
  * Prepares a JSON body (already serialised) for sending.
  *
  * @since 0.1.0
  */
 export const prepareBody = (text: string): PreparedBody => {
-  const bytes = utf8.encode(text)
+  const bytes = utf8Sent(text)
   return { text, body: HttpBody.uint8Array(bytes, "application/json"), md5: md5Hex(bytes), size: bytes.length }
 }
 

@@ -69,9 +69,12 @@ const bundle = async (options: esbuild.BuildOptions): Promise<Bundle> => {
   }
 }
 
-/** `Buffer` as an identifier in code (comments and strings stripped by esbuild's minifier). */
+/**
+ * The global `Buffer` named in code (comments and strings stripped by esbuild's minifier); a
+ * property of that name (`node:buffer`'s, asked for with a guard) is not the global.
+ */
 const namesBuffer = (file: string): boolean =>
-  /\bBuffer\b/.test(
+  /(?<![.$\w])Buffer\b/.test(
     esbuild
       .transformSync(readFileSync(join(root, file), "utf8"), { loader: "ts", minifyWhitespace: true })
       .code.replace(/(["'`])(?:\\.|(?!\1).)*\1/g, '""')

@@ -7,9 +7,6 @@
  * - `portable`: the SDK's own SHA-256 and HMAC-SHA256 (`./Sha256.ts`) and `@noble/hashes`' MD5, plain
  *   JavaScript, on every runtime.
  *
- * On Node too, a short message's HMAC (a channel authorization) is computed in JavaScript: see
- * `SHORT_MESSAGE`.
- *
  * {@link digest} is `node` where the runtime hands out `node:crypto` synchronously
  * (`process.getBuiltinModule`, Node >= 22.3, Bun, Deno), and `portable` elsewhere. Nothing here
  * imports a Node built-in, so a bundle for `platform=neutral` holds no `node:` import and runs
@@ -68,7 +65,7 @@ export const portable: Digests = {
 export interface NodeCrypto {
   /** One-shot digest (Node >= 21.7). */
   readonly hash: {
-    (algorithm: string, data: string | Uint8Array, outputEncoding: "hex"): string
+    (algorithm: string, data: string | Uint8Array, outputEncoding: "hex" | "binary"): string
     (algorithm: string, data: string | Uint8Array, outputEncoding: "buffer"): Uint8Array
   }
   /** An `Hmac` object. */
@@ -82,17 +79,18 @@ const BLOCK = 64
 const utf8 = new TextEncoder()
 
 /**
- * The longest message (in bytes, or UTF-16 units for text) MACed in JavaScript on Node: two blocks
- * with the padding. The JavaScript HMAC then hashes at most three blocks with nothing to allocate,
- * which beats two calls into native code (a channel authorization, a presence one with its member);
- * from four blocks on (a request's string to sign, a webhook body), native SHA-256 is faster
- * (`bench/digests.ts`).
+ * A SHA-256 digest written into `into` at `offset`. The digest comes back as a "binary" (latin1) string (one
+ * character per byte) and is copied over: asking for a `Buffer` instead allocates a fresh
+ * ArrayBuffer, which costs twice the hash of a short message.
  */
-const SHORT_MESSAGE = 119
+const sha256Into = (crypto: NodeCrypto, data: string | Uint8Array, into: Uint8Array, offset: number): void => {
+  const digest = crypto.hash("sha256", data, "binary")
+  for (let i = 0; i < 32; i++) into[offset + i] = digest.charCodeAt(i)
+}
 
 /**
  * HMAC-SHA256 with the key prepared once (RFC 2104): the padded inner and outer keys are
- * computed up front, and each call is two one-shot `crypto.hash` calls over a reused buffer,
+ * computed up front, and each call is two one-shot `crypto.hash` calls over reused buffers,
  * instead of building an `Hmac` object (which looks up the digest and allocates a context on
  * every call). A string message is written as UTF-8, as `Hmac#update` does.
  */
@@ -115,10 +113,9 @@ const nodePreparedHmac = (crypto: NodeCrypto, secret: Uint8Array): ((data: strin
       scratch.set(inner)
     }
     let length = data.length
-    // The messages that come here are long: one native UTF-8 copy beats a loop over the characters.
     if (typeof data === "string") length = utf8.encodeInto(data, tail).written
     else scratch.set(data, BLOCK)
-    outer.set(crypto.hash("sha256", scratch.subarray(0, BLOCK + length), "buffer"), BLOCK)
+    sha256Into(crypto, scratch.subarray(0, BLOCK + length), outer, BLOCK)
     return crypto.hash("sha256", outer, "hex")
   }
 }
@@ -131,23 +128,14 @@ const nodePreparedHmac = (crypto: NodeCrypto, secret: Uint8Array): ((data: strin
 export const node = (crypto: NodeCrypto): Digests => ({
   name: "node",
   md5Hex: (data) => crypto.hash("md5", data, "hex"),
-  sha256: (data) => new Uint8Array(crypto.hash("sha256", data, "buffer")),
+  sha256: (data) => {
+    const digest = new Uint8Array(32)
+    sha256Into(crypto, data, digest, 0)
+    return digest
+  },
   sha256Hex: (data) => crypto.hash("sha256", data, "hex"),
   hmacSha256Hex: (key, data) => crypto.createHmac("sha256", key).update(data).digest("hex"),
-  preparedHmacSha256Hex: (key) => {
-    // Each side is prepared on first use: a one-off verification prepares one of them.
-    const bytes = bytesOf(key)
-    let short: ((data: string | Uint8Array) => string) | undefined
-    let long: ((data: string | Uint8Array) => string) | undefined
-    return (data) => {
-      if (data.length <= SHORT_MESSAGE) {
-        short ??= prepareHmac(bytes)
-        return short(data)
-      }
-      long ??= nodePreparedHmac(crypto, bytes)
-      return long(data)
-    }
-  }
+  preparedHmacSha256Hex: (key) => nodePreparedHmac(crypto, bytesOf(key))
 })
 
 /**

@@ -6,7 +6,6 @@
 import * as NodeCrypto from "node:crypto"
 import { createRequire } from "node:module"
 import { assert, describe, it } from "@effect/vitest"
-import { compareUtf8 } from "../../src/internal/Bytes.ts"
 import * as Digest from "../../src/internal/Digest.ts"
 import * as G from "../support/generators.ts"
 
@@ -198,19 +197,5 @@ describe("equalConstantTime", () => {
       ["\u{1F600}", "\u{1F600}"]
     ]
     for (const [a, b] of pairs) assert.strictEqual(Digest.equalConstantTime(a, b), a === b, `${a} ${b}`)
-  })
-})
-
-describe("compareUtf8", () => {
-  it("orders strings as their UTF-8 bytes, as Buffer.compare does", () => {
-    for (const [i, [a, b]] of G.cases(15, 300, (gen) => [G.text(gen, 0, 6), G.text(gen, 0, 6)] as const).entries()) {
-      assert.strictEqual(
-        Math.sign(compareUtf8(a, b)),
-        Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")),
-        `case ${i}`
-      )
-    }
-    // UTF-16 order puts U+FF61 after U+1F600's high surrogate; UTF-8 byte order puts it before.
-    assert.isBelow(compareUtf8("\uFF61", "\u{1F600}"), 0)
   })
 })
