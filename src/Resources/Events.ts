@@ -253,6 +253,7 @@ export interface BatchResult {
 export type PublishError = SockudoValidationError | SockudoEncryptionError | SockudoRequestError
 
 const emptyChannels: Readonly<Record<string, ChannelReceipt>> = {}
+const noReceipts = Result.succeed(emptyChannels)
 const emptyReceipt: ChannelReceipt = {}
 
 const decodeTrigger = schemaDecoder(TriggerResponse)
@@ -263,7 +264,11 @@ const decodeBatch = schemaDecoder(BatchResponse)
  * is answered with that item's stored marker, the number `1`: published before, no receipt.
  */
 const decodeChannels = (u: unknown): Result.Result<Readonly<Record<string, ChannelReceipt>>, string> =>
-  u === 1 ? Result.succeed(emptyChannels) : Result.map(decodeTrigger(u), (r) => r.channels ?? emptyChannels)
+  // Without `channels` (Sockudo's `{"ok": true}`, Pusher's `{}`, the stored marker 1) there is no
+  // receipt, whatever else the answer holds: every field of TriggerResponse is tolerant.
+  typeof u !== "object" || u === null || (u as { readonly channels?: unknown }).channels === undefined
+    ? noReceipts
+    : Result.map(decodeTrigger(u), (r) => r.channels ?? emptyChannels)
 
 /**
  * A batch answer: one receipt per item, or `undefined` when no item asked for one.
