@@ -185,6 +185,8 @@ const withoutClientSpan = (context: Context.Context<never>): Context.Context<nev
 
 const SIGNATURE = "&auth_signature="
 
+const noQuery: ReadonlyArray<QueryParam> = []
+
 /**
  * A signed request whose signature is a `Redacted` URL parameter, for the HttpClient's own span
  * (`httpClientSpans`): the span's `url.full` then shows `auth_signature=REDACTED`, and the
@@ -353,110 +355,136 @@ export const make = Effect.gen(function* () {
       )
     })
 
-  const request = <A>(spec: Request<A>): Effect.Effect<A, SockudoRequestError> => {
-    const path = appPath + spec.path
-    const label = `${spec.method} ${path}`
-    const query = spec.query ?? []
-    const body = spec.method === "POST" ? (spec.body ?? emptyBody) : undefined
-    const options: HttpClientRequest.Options.NoUrl = {
-      ...(body === undefined ? {} : { body: body.body }),
-      ...(spec.headers === undefined ? {} : { headers: spec.headers })
+  const withoutSpanIfOff = config.httpClientSpans ? undefined : withoutClientSpan
+
+  /** One request: what every run and attempt of it shares, built once per request. */
+  class Call<A> {
+    readonly spec: Request<A>
+    readonly path: string
+    readonly label: string
+    readonly body: PreparedBody | undefined
+    readonly options: HttpClientRequest.Options.NoUrl
+    readonly finish: Duration.Duration | undefined
+
+    constructor(spec: Request<A>) {
+      this.spec = spec
+      this.path = appPath + spec.path
+      this.label = `${spec.method} ${this.path}`
+      this.body = spec.method === "POST" ? (spec.body ?? emptyBody) : undefined
+      this.options =
+        this.body === undefined
+          ? spec.headers === undefined
+            ? {}
+            : { headers: spec.headers }
+          : spec.headers === undefined
+            ? { body: this.body.body }
+            : { body: this.body.body, headers: spec.headers }
+      this.finish = spec.finishOnTimeout ? completionGrace : undefined
     }
-    const makeRequest = HttpClientRequest.make(spec.method)
-    const finish = spec.finishOnTimeout ? completionGrace : undefined
-    const send = (run: Telemetry.Run, now: number) => {
-      const signed = signer.signQuery(spec.method, path, query, body?.md5, Math.floor(now / 1000))
+
+    /** One attempt: the request signed at `now`, sent, and its answer handled. */
+    send(run: Telemetry.Run, now: number) {
+      const { spec, path, body } = this
+      const signed = signer.signQuery(spec.method, path, spec.query ?? noQuery, body?.md5, Math.floor(now / 1000))
       const httpRequest = config.httpClientSpans
-        ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, options)
-        : makeRequest(`${config.baseUrl}${path}?${signed}`, options)
-      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, label, response, run))
+        ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, this.options)
+        : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, this.options)
+      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, this.label, response, run))
     }
-    /** An attempt's failure as the SDK's error: a timeout is reported as `timedOut`. */
-    const requestError =
-      (timedOut: string) =>
-      (error: SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError): SockudoRequestError => {
-        switch (error._tag) {
-          case "HttpClientError":
-            return new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: redactSigned(error.message),
-              timeout: false,
-              cause: redactCause(error.reason.cause)
-            })
-          case "TimeoutError":
-            return new SockudoTransportError({
-              operation: spec.operation,
-              request: label,
-              message: timedOut,
-              timeout: true
-            })
-          default:
-            return error
-        }
-      }
-    const byTimeout = requestError(timeoutMessage)
-    /** One attempt, bounded by `limit`, failing with what the HttpClient or the timeout failed with. */
-    const attemptWithin = (run: Telemetry.Run, limit: Duration.Duration) =>
-      timeoutIn(
-        Effect.suspend(() => send(run, run.clock.currentTimeMillisUnsafe())),
+
+    /** One attempt bounded by `limit`, failing with what the HttpClient or the timeout failed with. */
+    attempt(run: Telemetry.Run, limit: Duration.Duration) {
+      return timeoutIn(
+        Effect.suspend(() => this.send(run, run.clock.currentTimeMillisUnsafe())),
         limit,
-        finish,
-        config.httpClientSpans ? undefined : withoutClientSpan
+        this.finish,
+        withoutSpanIfOff
       )
+    }
+
+    /** An attempt's failure as the SDK's error: a timeout is reported as `timedOut`. */
+    requestError(
+      error: SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError,
+      timedOut: string
+    ): SockudoRequestError {
+      switch (error._tag) {
+        case "HttpClientError":
+          return new SockudoTransportError({
+            operation: this.spec.operation,
+            request: this.label,
+            message: redactSigned(error.message),
+            timeout: false,
+            cause: redactCause(error.reason.cause)
+          })
+        case "TimeoutError":
+          return new SockudoTransportError({
+            operation: this.spec.operation,
+            request: this.label,
+            message: timedOut,
+            timeout: true
+          })
+        default:
+          return error
+      }
+    }
+
     /**
-     * The run's first attempt, and after its failure the retries (each one observed) and the
-     * run's end if they fail too. The retry schedule is only started after a first failure: a
-     * success costs no schedule.
+     * A run: its first attempt, and after a failure the retries (each one observed) and the run's
+     * end if they fail too. The retry schedule is only built after a first failure: a success
+     * costs no schedule.
      */
-    const attempts = (
-      run: Telemetry.Run,
-      first: Effect.Effect<A, SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError>,
-      attempt: () => Effect.Effect<A, SockudoRequestError>,
-      toError: ReturnType<typeof requestError>,
-      policy: () => ReturnType<typeof retryPolicy>
-    ) =>
-      Effect.catchCause(first, (cause) => {
-        const found = Cause.findError(cause)
-        if (Result.isFailure(found)) return Effect.failCause(cause as Cause.Cause<never>)
-        const error = toError(found.success)
-        return Effect.catch(retryAfter(attempt(), error, Telemetry.observeRetries(run, policy())), (last) =>
-          Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
-        )
-      })
-    const mode = spec.retry ?? "retryable"
-    return Effect.withFiber<A, SockudoRequestError>((fiber) => {
-      const run = Telemetry.start(fiber, spec, spec.method, path, server)
+    run(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<A, SockudoRequestError> {
+      const spec = this.spec
+      const run = Telemetry.start(fiber, spec, spec.method, this.path, server)
       const override = fiber.getRef(RetryScheduleOverride)
       const deadline = fiber.getRef(DeadlineOverride) ?? config.deadline
+      const mode = spec.retry ?? "retryable"
       if (deadline === undefined) {
-        return attempts(
-          run,
-          attemptWithin(run, config.timeout),
-          () => Effect.mapError(attemptWithin(run, config.timeout), byTimeout),
-          byTimeout,
-          () => (override === undefined ? policies[mode] : retryPolicy(override, mode, bounds))
+        return Effect.catchCause(this.attempt(run, config.timeout), (cause) =>
+          this.retrying(
+            run,
+            cause,
+            Effect.mapError(this.attempt(run, config.timeout), (error) => this.requestError(error, timeoutMessage)),
+            override === undefined ? policies[mode] : retryPolicy(override, mode, bounds)
+          )
         )
       }
       return Effect.flatMap(Clock.currentTimeMillis, (start) => {
         const deadlineAt = start + Duration.toMillis(deadline)
-        const byDeadline = requestError(`no response within the call's deadline of ${Duration.format(deadline)}`)
+        const byDeadline = `no response within the call's deadline of ${Duration.format(deadline)}`
         // Each attempt ends at its timeout or at the deadline, whichever comes first.
         const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const remaining = Duration.millis(Math.max(1, deadlineAt - now))
-          return Duration.isLessThan(remaining, config.timeout)
-            ? Effect.mapError(attemptWithin(run, remaining), byDeadline)
-            : Effect.mapError(attemptWithin(run, config.timeout), byTimeout)
+          const [limit, timedOut] = Duration.isLessThan(remaining, config.timeout)
+            ? [remaining, byDeadline]
+            : [config.timeout, timeoutMessage]
+          return Effect.mapError(this.attempt(run, limit), (error) => this.requestError(error, timedOut))
         })
-        return attempts(
-          run,
-          attempt,
-          () => attempt,
-          byTimeout,
-          () => retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt })
+        return Effect.catchCause(attempt, (cause) =>
+          this.retrying(run, cause, attempt, retryPolicy(override ?? config.retry, mode, { ...bounds, deadlineAt }))
         )
       })
-    })
+    }
+
+    /** After the first attempt failed with `cause`: retries of `attempt` under `policy`, observed. */
+    retrying(
+      run: Telemetry.Run,
+      cause: Cause.Cause<SockudoRequestError | HttpClientError.HttpClientError | Cause.TimeoutError>,
+      attempt: Effect.Effect<A, SockudoRequestError>,
+      policy: ReturnType<typeof retryPolicy>
+    ): Effect.Effect<A, SockudoRequestError> {
+      const found = Cause.findError(cause)
+      if (Result.isFailure(found)) return Effect.failCause(cause as Cause.Cause<never>)
+      const error = this.requestError(found.success, timeoutMessage)
+      return Effect.catch(retryAfter(attempt, error, Telemetry.observeRetries(run, policy)), (last) =>
+        Effect.andThen(Telemetry.failed(run, last), Effect.fail(last))
+      )
+    }
+  }
+
+  const request = <A>(spec: Request<A>): Effect.Effect<A, SockudoRequestError> => {
+    const call = new Call(spec)
+    return Effect.withFiber((fiber) => call.run(fiber))
   }
 
   const signUrl = (method: string, path: string, query: ReadonlyArray<QueryParam>, body: PreparedBody | undefined) =>

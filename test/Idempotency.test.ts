@@ -9,6 +9,7 @@
  */
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime, Schedule } from "effect"
+import * as Idempotency from "../src/Idempotency.ts"
 import { PromiseClient, Push, Sockudo, SockudoConfig } from "../src/index.ts"
 import * as Emulator from "../src/testing/emulator/Emulator.ts"
 import * as Faults from "../src/testing/emulator/Faults.ts"
@@ -338,5 +339,21 @@ describe("PromiseClient.idempotent: the same scope for a Promise user's retry lo
       _tag: "SockudoValidationError",
       field: "key"
     })
+  })
+})
+
+describe("newKey: the key generated for a call without one", () => {
+  it("is a random version 4 UUID, in the form crypto.randomUUID gives, that the server accepts", () => {
+    const keys = Array.from({ length: 5000 }, () => Idempotency.newKey())
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    for (const key of keys) {
+      assert.match(key, uuid)
+      assert.isUndefined(Idempotency.keyReason(key))
+    }
+    assert.strictEqual(new Set(keys).size, keys.length)
+    // Every hex digit shows up in every random position: the bytes are used, not a fixed pattern.
+    for (const position of [0, 9, 15, 20, 35]) {
+      assert.strictEqual(new Set(keys.map((key) => key[position])).size, 16, `position ${position}`)
+    }
   })
 })

@@ -22,7 +22,7 @@ import { Encryption } from "../Crypto.ts"
 import { orElse, tolerant } from "../Decode.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
-import { scopedKey } from "../Idempotency.ts"
+import { newKey, scopedKey } from "../Idempotency.ts"
 import { md5Hex } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import * as SockudoEvent from "../SockudoEvent.ts"
@@ -468,7 +468,7 @@ export const make = Effect.gen(function* () {
   const limits: Limits = config.limits
 
   const chooseKey = (given: string | undefined) =>
-    given ?? scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
+    given ?? scopedKey() ?? (config.autoIdempotency ? newKey() : undefined)
 
   /** The `data` field as sent: serialised, and sealed for an encrypted channel. */
   const wireData = (

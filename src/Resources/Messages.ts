@@ -26,7 +26,7 @@ import { Encryption } from "../Crypto.ts"
 import { open } from "../Decode.ts"
 import type { SockudoEncryptionError, SockudoRequestError, SockudoValidationError } from "../Errors.ts"
 import { type Decoder, Http, prepareBody, type Request, schemaDecoder } from "../Http.ts"
-import { scopedKey } from "../Idempotency.ts"
+import { newKey, scopedKey } from "../Idempotency.ts"
 import { encode, type QueryParam } from "../Signer.ts"
 import { type Limits, SockudoConfig } from "../SockudoConfig.ts"
 import { traced } from "../Telemetry.ts"
@@ -502,7 +502,7 @@ export const make = Effect.gen(function* () {
       const bytes = typeof given === "string" ? Validation.byteLength(given) : 0
       if (bytes === 0 || bytes > OP_ID_MAX_BYTES) return invalid(operation, "opId", "must be 1 to 64 bytes")
     }
-    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
+    const opId = given ?? scopedKey() ?? (config.autoIdempotency ? newKey() : undefined)
     if (opId !== undefined) wire.op_id = opId
     const body = Validation.toJson(wire)
     if ("error" in body) return invalid(operation, "extras", body.error)

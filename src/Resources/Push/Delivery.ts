@@ -10,7 +10,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { SockudoValidationError } from "../../Errors.ts"
 import { type Request, schemaDecoder } from "../../Http.ts"
-import { scopedKey } from "../../Idempotency.ts"
+import { newKey, scopedKey } from "../../Idempotency.ts"
 import { encode } from "../../Signer.ts"
 import { traced } from "../../Telemetry.ts"
 import {
@@ -166,7 +166,7 @@ export const make = ({ http, appId, get }: PushContext) => {
       body: json({
         appId,
         publishId: checked.publishId,
-        eventId: checked.eventId ?? scopedKey() ?? globalThis.crypto.randomUUID(),
+        eventId: checked.eventId ?? scopedKey() ?? newKey(),
         occurredAtMs: checked.occurredAtMs,
         result: { appId, publishId: checked.publishId, ...checked.result }
       }),

@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { SockudoValidationError } from "../../Errors.ts"
 import { type Decoder, type Http, type PreparedBody, prepareBody } from "../../Http.ts"
-import { scopedKey } from "../../Idempotency.ts"
+import { newKey, scopedKey } from "../../Idempotency.ts"
 import type { QueryParam } from "../../Signer.ts"
 import type { SockudoConfig } from "../../SockudoConfig.ts"
 import * as Validation from "../../Validation.ts"
@@ -177,7 +177,7 @@ export const isMillis = (u: unknown): u is number => Number.isInteger(u) && (u a
  */
 export const makeContext = (config: SockudoConfig["Service"], http: Http["Service"]) => {
   const appId = config.appId
-  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? globalThis.crypto.randomUUID() : undefined)
+  const newPublishId = () => scopedKey() ?? (config.autoIdempotency ? newKey() : undefined)
 
   const get = <A>(operation: string, path: string, decode: Decoder<A>, query?: ReadonlyArray<QueryParam>) =>
     http.request({ operation, method: "GET", path, query, headers: admin, decode })
