@@ -15,6 +15,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpBody from "effect/http/HttpBody"
 import * as HttpClient from "effect/http/HttpClient"
@@ -237,50 +238,100 @@ export const withTimeout = <A, E>(
   finish?: Duration.Duration
 ): Effect.Effect<A, E | Cause.TimeoutError> => timeoutIn(self, duration, finish, undefined)
 
+/** How an attempt's context differs from its caller's. */
+type ContextChange = (context: Context.Context<never>) => Context.Context<never>
+
 /** {@link withTimeout}, `self` run with the caller's context as `provide` changes it. */
 const timeoutIn = <A, E>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
   finish: Duration.Duration | undefined,
-  provide: ((context: Context.Context<never>) => Context.Context<never>) | undefined
-): Effect.Effect<A, E | Cause.TimeoutError> =>
-  Effect.withFiber((parent) => {
+  provide: ContextChange | undefined
+): Effect.Effect<A, E | Cause.TimeoutError> => {
+  const millis = Duration.toMillis(duration)
+  const finishMillis = finish === undefined ? 0 : Duration.toMillis(finish)
+  const timed = millis > 0 && millis + finishMillis <= MAX_TIMER_MILLIS
+  return Effect.callback<A, E | Cause.TimeoutError>((resume) => {
+    // The callback is registered by the fiber that runs it.
+    const parent = Fiber.getCurrent()!
     liveClock ??= Context.get(Context.empty(), Clock.Clock)
-    const millis = Duration.toMillis(duration)
-    const finishMillis = finish === undefined ? 0 : Duration.toMillis(finish)
-    if (parent.getRef(Clock.Clock) !== liveClock || !(millis > 0 && millis + finishMillis <= MAX_TIMER_MILLIS)) {
-      const provided = provide === undefined ? self : Effect.updateContext(self, provide)
-      if (finish === undefined) return Effect.timeout(provided, duration)
-      return Effect.flatMap(Effect.forkDetach(Effect.timeout(provided, Duration.sum(duration, finish))), (fiber) =>
-        Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
-      ) as Effect.Effect<A, E | Cause.TimeoutError>
-    }
-    return Effect.callback<A, E | Cause.TimeoutError>((resume) => {
-      // Not a child of `parent`: this callback's canceller interrupts it when `parent` is.
-      const fiber = Effect.runForkWith(provide === undefined ? parent.context : provide(parent.context))(self)
-      const done = fiber.pollUnsafe()
-      if (done !== undefined) return resume(done)
-      let finishing: ReturnType<typeof setTimeout> | undefined
-      const timer = setTimeout(() => {
-        if (finish === undefined) {
-          resume(Effect.andThen(Fiber.interrupt(fiber), Effect.fail(timedOut(duration))))
-        } else {
-          finishing = setTimeout(() => fiber.interruptUnsafe(), finishMillis)
-          resume(Effect.fail(timedOut(duration)))
-        }
-      }, millis)
-      fiber.addObserver((exit) => {
-        clearTimeout(timer)
-        if (finishing !== undefined) clearTimeout(finishing)
-        resume(exit)
-      })
-      return Effect.suspend(() => {
-        clearTimeout(timer)
-        if (finishing !== undefined) clearTimeout(finishing)
-        return Fiber.interrupt(fiber)
-      })
-    })
+    if (!timed || parent.getRef(Clock.Clock) !== liveClock)
+      return resume(timeoutByClock(self, duration, finish, provide))
+    // Not a child of `parent`: this callback's canceller interrupts it when `parent` is.
+    const fiber = Effect.runForkWith(provide === undefined ? parent.context : provide(parent.context))(self)
+    const done = fiber.pollUnsafe()
+    if (done !== undefined) return resume(done)
+    const race = new AttemptRace(fiber, resume, duration, finish === undefined ? undefined : finishMillis)
+    race.timer = setTimeout(timeUp, millis, race)
+    fiber.addObserver((exit) => race.end(exit))
+    return Effect.suspend(() => race.cancel())
   })
+}
+
+/** {@link withTimeout} with `Effect.timeout`: for another clock than the live one (`TestClock`). */
+const timeoutByClock = <A, E>(
+  self: Effect.Effect<A, E>,
+  duration: Duration.Duration,
+  finish: Duration.Duration | undefined,
+  provide: ContextChange | undefined
+): Effect.Effect<A, E | Cause.TimeoutError> => {
+  const provided = provide === undefined ? self : Effect.updateContext(self, provide)
+  if (finish === undefined) return Effect.timeout(provided, duration)
+  return Effect.flatMap(Effect.forkDetach(Effect.timeout(provided, Duration.sum(duration, finish))), (fiber) =>
+    Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
+  ) as Effect.Effect<A, E | Cause.TimeoutError>
+}
+
+/** An attempt's fiber raced against its timer (and, left to finish, the timer that ends it after all). */
+class AttemptRace<A, E> {
+  readonly fiber: Fiber.Fiber<A, E>
+  readonly resume: (effect: Effect.Effect<A, E | Cause.TimeoutError>) => void
+  readonly duration: Duration.Duration
+  /** How long the attempt may still finish after the timeout; `undefined`: it is interrupted then. */
+  readonly finishMillis: number | undefined
+  timer: ReturnType<typeof setTimeout> | undefined
+  finishing: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    fiber: Fiber.Fiber<A, E>,
+    resume: (effect: Effect.Effect<A, E | Cause.TimeoutError>) => void,
+    duration: Duration.Duration,
+    finishMillis: number | undefined
+  ) {
+    this.fiber = fiber
+    this.resume = resume
+    this.duration = duration
+    this.finishMillis = finishMillis
+  }
+
+  /** The attempt ended first (or after its timeout, when left to finish). */
+  end(exit: Exit.Exit<A, E>): void {
+    this.stopTimers()
+    this.resume(exit)
+  }
+
+  /** The caller was interrupted. */
+  cancel(): Effect.Effect<void> {
+    this.stopTimers()
+    return Fiber.interrupt(this.fiber)
+  }
+
+  stopTimers(): void {
+    clearTimeout(this.timer)
+    if (this.finishing !== undefined) clearTimeout(this.finishing)
+  }
+}
+
+/** The timer of an {@link AttemptRace} fired. */
+const timeUp = <A, E>(race: AttemptRace<A, E>): void => {
+  const failure = Effect.fail(timedOut(race.duration))
+  if (race.finishMillis === undefined) {
+    race.resume(Effect.andThen(Fiber.interrupt(race.fiber), failure))
+  } else {
+    race.finishing = setTimeout(() => race.fiber.interruptUnsafe(), race.finishMillis)
+    race.resume(failure)
+  }
+}
 
 /**
  * Builds the pipeline. Each public operation opens one span of its own, on which the pipeline

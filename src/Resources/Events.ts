@@ -254,6 +254,15 @@ export type PublishError = SockudoValidationError | SockudoEncryptionError | Soc
 
 const emptyChannels: Readonly<Record<string, ChannelReceipt>> = {}
 const noReceipts = Result.succeed(emptyChannels)
+
+/**
+ * The decoder of a one-request trigger's answer into its result. Made apart from the publish, so
+ * that what a publish in flight holds is the key, not everything the publish was prepared from.
+ */
+const decodeTriggerResult =
+  (idempotencyKey: string | undefined) =>
+  (u: unknown): Result.Result<TriggerResult, string> =>
+    Result.map(decodeChannels(u), (channels) => ({ idempotencyKey, channels }))
 const emptyReceipt: ChannelReceipt = {}
 
 const decodeTrigger = schemaDecoder(TriggerResponse)
@@ -621,34 +630,35 @@ export const make = Effect.gen(function* () {
     }
     const json = wireData(operation, "data", channels[0]!, data)
     if (Result.isFailure(json)) return Result.fail(json.failure)
-    const groups =
-      channels.length <= limits.maxChannelsPerTrigger
-        ? [channels]
-        : Arr.chunksOf(channels, limits.maxChannelsPerTrigger)
-    const requests: Array<Request<Readonly<Record<string, ChannelReceipt>>>> = []
-    for (let j = 0; j < groups.length; j++) {
-      const wire = addOptions(operation, "", { name, data: json.success, channels: groups[j] }, options)
+    /** The `/events` request to `group` under `key`, or why it cannot be sent. */
+    const eventsRequest = <A>(
+      group: ReadonlyArray<string>,
+      key: string | undefined,
+      decode: Request<A>["decode"]
+    ): Result.Result<Request<A>, SockudoValidationError> => {
+      const wire = addOptions(operation, "", { name, data: json.success, channels: group }, options)
       if (Result.isFailure(wire)) return Result.fail(wire.failure)
-      const key = groups.length === 1 || idempotencyKey === undefined ? idempotencyKey : deriveKey(idempotencyKey, j)
       if (key !== undefined) wire.success.idempotency_key = key
-      const request = publishRequest(operation, "/events", JSON.stringify(wire.success), key, decodeChannels, {
-        channels: groups[j],
+      const request = publishRequest(operation, "/events", JSON.stringify(wire.success), key, decode, {
+        channels: group,
         event: name
       })
-      if (request.body!.size > limits.maxRequestBytes) {
-        return invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
-      }
-      requests.push(request)
+      return request.body!.size > limits.maxRequestBytes
+        ? invalid(operation, "data", `makes a request above the limit of ${limits.maxRequestBytes} bytes`)
+        : Result.succeed(request)
     }
-    if (requests.length === 1) {
+    if (channels.length <= limits.maxChannelsPerTrigger) {
       // One request: its decoder answers the result itself, with no step after the request.
-      const only = requests[0]!
-      return Result.succeed(
-        http.request({
-          ...only,
-          decode: (u) => Result.map(decodeChannels(u), (receipts) => ({ idempotencyKey, channels: receipts }))
-        })
-      )
+      const only = eventsRequest(channels, idempotencyKey, decodeTriggerResult(idempotencyKey))
+      return Result.isFailure(only) ? Result.fail(only.failure) : Result.succeed(http.request(only.success))
+    }
+    const groups = Arr.chunksOf(channels, limits.maxChannelsPerTrigger)
+    const requests: Array<Request<Readonly<Record<string, ChannelReceipt>>>> = []
+    for (let j = 0; j < groups.length; j++) {
+      const key = idempotencyKey === undefined ? undefined : deriveKey(idempotencyKey, j)
+      const request = eventsRequest(groups[j]!, key, decodeChannels)
+      if (Result.isFailure(request)) return Result.fail(request.failure)
+      requests.push(request.success)
     }
     return Result.succeed(
       Effect.map(Effect.forEach(requests, http.request), (answers) => ({
