@@ -47,7 +47,7 @@ import {
   SockudoWebhookSignatureError
 } from "./Errors.ts"
 import { utf8Bytes } from "./internal/Bytes.ts"
-import { digest, equalConstantTime } from "./internal/Digest.ts"
+import { digest, equalHexConstantTime } from "./internal/Digest.ts"
 import { hmacHex } from "./Signer.ts"
 import { isEncryptedChannel, isRecord } from "./Validation.ts"
 
@@ -282,7 +282,8 @@ const header = (headers: WebhookRequest["headers"], name: string): string | unde
   return undefined
 }
 
-const HEX64 = /^[0-9a-f]{64}$/
+/** Hex characters in an HMAC-SHA256 signature. */
+const SIGNATURE_LENGTH = 64
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
@@ -317,25 +318,32 @@ const accepts = (ast: SchemaAST.AST): ((value: unknown) => boolean) | undefined 
 const flatCheck = (ast: SchemaAST.AST): ((fields: Record<string, unknown>) => boolean) | undefined => {
   if (ast._tag !== "Objects" || ast.indexSignatures.length > 0 || ast.checks !== undefined) return undefined
   if (ast.encoding !== undefined) return undefined
-  const properties: Array<readonly [string, (value: unknown) => boolean, boolean]> = []
+  const names: Array<string> = []
+  const accepted: Array<(value: unknown) => boolean> = []
+  const optional: Array<boolean> = []
   for (const property of ast.propertySignatures) {
     const accept = accepts(property.type)
     if (accept === undefined || typeof property.name !== "string") return undefined
-    properties.push([property.name, accept, property.type.context?.isOptional === true])
+    names.push(property.name)
+    accepted.push(accept)
+    optional.push(property.type.context?.isOptional === true)
   }
   return (fields) => {
-    for (const [name, accept, optional] of properties) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
       if (!Object.hasOwn(fields, name)) {
-        if (optional) continue
+        if (optional[i]) continue
         return false
       }
-      if (!accept(fields[name])) return false
+      if (!accepted[i]!(fields[name])) return false
     }
     return true
   }
 }
 
 interface EventDecoder {
+  /** The event's `_tag`. */
+  readonly tag: string
   /** Whether the fields decode, when that can be told without decoding. */
   readonly check: ((fields: Record<string, unknown>) => boolean) | undefined
   readonly decode: (input: unknown) => Result.Result<unknown, Schema.SchemaError>
@@ -344,11 +352,14 @@ interface EventDecoder {
 /** Each known event's decoder, built on first use. */
 const decoders = new Map<string, EventDecoder>()
 
-const decoderOf = (name: keyof Schemas): EventDecoder => {
+/** The decoder of a known event's name, `undefined` for any other name. */
+const decoderOf = (name: string): EventDecoder | undefined => {
   let decoder = decoders.get(name)
   if (decoder === undefined) {
-    const schema = eventSchemas[name].schema as Schema.Decoder<unknown>
-    decoder = { check: flatCheck(schema.ast), decode: Schema.decodeUnknownResult(schema) }
+    if (!Object.hasOwn(eventSchemas, name)) return undefined
+    const known = eventSchemas[name as keyof Schemas]
+    const schema = known.schema as Schema.Decoder<unknown>
+    decoder = { tag: known.tag, check: flatCheck(schema.ast), decode: Schema.decodeUnknownResult(schema) }
     decoders.set(name, decoder)
   }
   return decoder
@@ -359,33 +370,38 @@ const decoderOf = (name: keyof Schemas): EventDecoder => {
  *
  * @since 0.1.0
  */
-export const parseEvent = (raw: unknown): Result.Result<WebhookEvent, string> => parseEventOf(raw, false)
+export const parseEvent = (raw: unknown): Result.Result<WebhookEvent, string> => {
+  const event = parseEventOf(raw, false)
+  return typeof event === "string" ? Result.fail(event) : Result.succeed(event)
+}
 
 /**
- * {@link parseEvent}; with `owned` (an object just parsed from JSON, nobody else's) the `_tag` is
- * added to it in place instead of to a copy, which ends up the same: the fields, then `_tag`.
+ * {@link parseEvent}, answering the event or why it is not one; with `owned` (an object just parsed
+ * from JSON, nobody else's) the `_tag` is added to it in place instead of to a copy, which ends up
+ * the same: the fields, then `_tag`.
  */
-const parseEventOf = (raw: unknown, owned: boolean): Result.Result<WebhookEvent, string> => {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Result.fail("an event is not an object")
+const parseEventOf = (raw: unknown, owned: boolean): WebhookEvent | string => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "an event is not an object"
   const fields = raw as Record<string, unknown>
-  if (typeof fields.name !== "string") return Result.fail("an event has no string 'name'")
-  const name = fields.name as keyof Schemas
-  const known = Object.hasOwn(eventSchemas, name) ? eventSchemas[name] : undefined
-  if (known === undefined) {
-    if (!owned) return Result.succeed({ ...fields, _tag: "UnknownEvent", name: fields.name })
-    fields._tag = "UnknownEvent"
-    return Result.succeed(fields as unknown as WebhookEvent)
-  }
+  const name = fields.name
+  if (typeof name !== "string") return "an event has no string 'name'"
   const decoder = decoderOf(name)
+  if (decoder === undefined) {
+    if (!owned) return { ...fields, _tag: "UnknownEvent", name } as UnknownEvent
+    fields._tag = "UnknownEvent"
+    return fields as unknown as WebhookEvent
+  }
   if (decoder.check?.(fields) === true) {
-    if (!owned) return Result.succeed({ ...fields, _tag: known.tag } as WebhookEvent)
-    fields._tag = known.tag
-    return Result.succeed(fields as unknown as WebhookEvent)
+    if (!owned) return { ...fields, _tag: decoder.tag } as WebhookEvent
+    fields._tag = decoder.tag
+    return fields as unknown as WebhookEvent
   }
   const decoded = decoder.decode(fields)
-  if (Result.isFailure(decoded)) return Result.fail(`event '${fields.name}': ${String(decoded.failure)}`)
-  return Result.succeed({ ...fields, ...(decoded.success as object), _tag: known.tag } as WebhookEvent)
+  if (Result.isFailure(decoded)) return `event '${name}': ${String(decoded.failure)}`
+  return { ...fields, ...(decoded.success as object), _tag: decoder.tag } as WebhookEvent
 }
+
+const badBody = (message: string) => Result.fail(new SockudoWebhookBodyError({ message }))
 
 /**
  * Parses a verified body. Exported for tests and for bodies verified elsewhere.
@@ -393,24 +409,25 @@ const parseEventOf = (raw: unknown, owned: boolean): Result.Result<WebhookEvent,
  * @since 0.1.0
  */
 export const parseBody = (text: string): Result.Result<Webhook, SockudoWebhookBodyError> => {
-  const bad = (message: string) => Result.fail(new SockudoWebhookBodyError({ message }))
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    return bad("the webhook body is not JSON")
+    return badBody("the webhook body is not JSON")
   }
-  if (typeof json !== "object" || json === null) return bad("the webhook body is not a JSON object")
+  if (typeof json !== "object" || json === null) return badBody("the webhook body is not a JSON object")
   const { time_ms, events } = json as Record<string, unknown>
-  if (typeof time_ms !== "number" || !Number.isFinite(time_ms)) return bad("the webhook body has no numeric 'time_ms'")
-  if (!Array.isArray(events)) return bad("the webhook body has no 'events' array")
-  const parsed: Array<WebhookEvent> = []
-  for (const event of events) {
-    const result = parseEventOf(event, true)
-    if (Result.isFailure(result)) return bad(result.failure)
-    parsed.push(result.success)
+  if (typeof time_ms !== "number" || !Number.isFinite(time_ms)) {
+    return badBody("the webhook body has no numeric 'time_ms'")
   }
-  return Result.succeed({ time_ms, events: parsed })
+  if (!Array.isArray(events)) return badBody("the webhook body has no 'events' array")
+  // The array was just parsed from JSON: each event takes its place.
+  for (let i = 0; i < events.length; i++) {
+    const event = parseEventOf(events[i], true)
+    if (typeof event === "string") return badBody(event)
+    events[i] = event
+  }
+  return Result.succeed({ time_ms, events: events as Array<WebhookEvent> })
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
@@ -538,14 +555,15 @@ export const makeVerifier = (credentials: Credentials, options?: VerifyOptions):
     if (secrets === undefined) {
       return Result.fail(new SockudoWebhookKeyError({ message: "the webhook was signed with an unknown app key" }))
     }
-    const signature = header(request.headers, "x-pusher-signature")?.trim().toLowerCase()
+    let signature = header(request.headers, "x-pusher-signature")
+    if (signature !== undefined && signature.length !== SIGNATURE_LENGTH) signature = signature.trim()
     if (signature === undefined || signature === "") {
       return Result.fail(new SockudoWebhookSignatureError({ message: "the X-Pusher-Signature header is missing" }))
     }
     let valid = false
-    if (HEX64.test(signature)) {
+    if (signature.length === SIGNATURE_LENGTH) {
       // Every candidate is compared, so the time taken does not tell which secret matched.
-      for (const mac of secrets) valid = equalConstantTime(signature, mac(body)) || valid
+      for (const mac of secrets) valid = equalHexConstantTime(signature, mac(body)) || valid
     }
     if (!valid) {
       return Result.fail(new SockudoWebhookSignatureError({ message: "the webhook signature does not match its body" }))

@@ -29,9 +29,9 @@ vi.mock("../src/internal/Digest.ts", async (importOriginal) => {
   const original = await importOriginal<typeof import("../src/internal/Digest.ts")>()
   return {
     ...original,
-    equalConstantTime: (a: string, b: string) => {
+    equalHexConstantTime: (a: string, b: string) => {
       timingSafe.calls.push([a.length, b.length])
-      return original.equalConstantTime(a, b)
+      return original.equalHexConstantTime(a, b)
     }
   }
 })

@@ -181,3 +181,20 @@ export const equalConstantTime = (a: string, b: string): boolean => {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return diff === 0
 }
+
+/**
+ * Whether `given` is the hex digest `expected` (lower case, as these digests write it) in any
+ * letter case, in time that depends on the lengths only: {@link equalConstantTime} that reads
+ * `A`-`F` as `a`-`f`, without first making a lower-case copy.
+ *
+ * @since 0.2.0
+ */
+export const equalHexConstantTime = (given: string, expected: string): boolean => {
+  if (given.length !== expected.length) return false
+  let diff = 0
+  for (let i = 0; i < given.length; i++) {
+    const c = given.charCodeAt(i)
+    diff |= (c >= 0x41 && c <= 0x46 ? c | 0x20 : c) ^ expected.charCodeAt(i)
+  }
+  return diff === 0
+}

@@ -199,3 +199,21 @@ describe("equalConstantTime", () => {
     for (const [a, b] of pairs) assert.strictEqual(Digest.equalConstantTime(a, b), a === b, `${a} ${b}`)
   })
 })
+
+describe("equalHexConstantTime", () => {
+  it("is equality of a hex string, in any letter case, with a lower-case one; nothing else is read as hex", () => {
+    const hex = Digest.digest.sha256Hex("body")
+    assert.isTrue(Digest.equalHexConstantTime(hex, hex))
+    assert.isTrue(Digest.equalHexConstantTime(hex.toUpperCase(), hex))
+    assert.isFalse(Digest.equalHexConstantTime(hex.slice(1), hex))
+    assert.isFalse(Digest.equalHexConstantTime(`${hex}0`, hex))
+    // Every character in every position: only the digit itself, or its capital letter, is equal.
+    for (let code = 0; code < 0x180; code++) {
+      const c = String.fromCharCode(code)
+      for (const at of [0, 31, 63]) {
+        const given = hex.slice(0, at) + c + hex.slice(at + 1)
+        assert.strictEqual(Digest.equalHexConstantTime(given, hex), c.toLowerCase() === hex[at], `${code} at ${at}`)
+      }
+    }
+  })
+})
