@@ -180,9 +180,20 @@ export class Http extends Context.Service<Http, Service>()("effect-sockudo/Http"
 
 const disableClientSpan = () => true
 
-/** The context of an attempt when the HttpClient's own span is off (`httpClientSpans`). */
-const withoutClientSpan = (context: Context.Context<never>): Context.Context<never> =>
-  Context.add(context, HttpClient.TracerDisabledWhen, disableClientSpan)
+let lastCaller: Context.Context<never> | undefined
+let lastAttempt: Context.Context<never> | undefined
+
+/**
+ * The context of an attempt when the HttpClient's own span is off (`httpClientSpans`). Contexts
+ * do not change, and the calls of one runtime mostly share one, so the last one is reused.
+ */
+const withoutClientSpan = (context: Context.Context<never>): Context.Context<never> => {
+  if (context !== lastCaller) {
+    lastAttempt = Context.add(context, HttpClient.TracerDisabledWhen, disableClientSpan)
+    lastCaller = context
+  }
+  return lastAttempt!
+}
 
 const SIGNATURE = "&auth_signature="
 
@@ -422,14 +433,7 @@ export const make = Effect.gen(function* () {
       this.path = appPath + spec.path
       this.label = `${spec.method} ${this.path}`
       this.body = spec.method === "POST" ? (spec.body ?? emptyBody) : undefined
-      this.options =
-        this.body === undefined
-          ? spec.headers === undefined
-            ? {}
-            : { headers: spec.headers }
-          : spec.headers === undefined
-            ? { body: this.body.body }
-            : { body: this.body.body, headers: spec.headers }
+      this.options = this.body === undefined ? {} : { body: this.body.body }
       this.finish = spec.finishOnTimeout ? completionGrace : undefined
     }
 
@@ -437,9 +441,14 @@ export const make = Effect.gen(function* () {
     send(run: Telemetry.Run, now: number) {
       const { spec, path, body } = this
       const signed = signer.signQuery(spec.method, path, spec.query ?? noQuery, body?.md5, Math.floor(now / 1000))
-      const httpRequest = config.httpClientSpans
+      let httpRequest = config.httpClientSpans
         ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, this.options)
         : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, this.options)
+      // Header by header: `options.headers` would go through a copy of the headers and an array of entries.
+      const headers = spec.headers
+      if (headers !== undefined) {
+        for (const name in headers) httpRequest = HttpClientRequest.setHeader(httpRequest, name, headers[name]!)
+      }
       return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, this.label, response, run))
     }
 

@@ -241,7 +241,9 @@ const unfaithful = (
     return `holds ${what} without toJSON, which JSON sends as {} or its bare fields (pass plain data)`
   }
   ancestors?.add(object)
-  for (const field of Object.keys(object)) {
+  // for-in over own fields (a plain object inherits none that enumerate): no array of keys to make.
+  for (const field in object) {
+    if (!Object.hasOwn(object, field)) continue
     const reason = unfaithful((object as Record<string, unknown>)[field], field, false, ancestors)
     if (reason) return reason
   }
