@@ -273,7 +273,7 @@ const timeoutIn = <A, E>(
     const done = fiber.pollUnsafe()
     if (done !== undefined) return resume(done)
     const race = new AttemptRace(fiber, resume, duration, finish === undefined ? undefined : finishMillis)
-    race.timer = setTimeout(timeUp, millis, race)
+    race.start(millis)
     fiber.addObserver((exit) => race.end(exit))
     return Effect.suspend(() => race.cancel())
   })
@@ -300,8 +300,14 @@ class AttemptRace<A, E> {
   readonly duration: Duration.Duration
   /** How long the attempt may still finish after the timeout; `undefined`: it is interrupted then. */
   readonly finishMillis: number | undefined
+  /** The shared timer it waits in, or its own. */
+  deadlines: Deadlines | undefined
   timer: ReturnType<typeof setTimeout> | undefined
   finishing: ReturnType<typeof setTimeout> | undefined
+  /** In {@link Deadlines}: when it times out (`performance.now()`), and its neighbours. */
+  deadline = 0
+  previous: AttemptRace<unknown, unknown> | undefined
+  next: AttemptRace<unknown, unknown> | undefined
 
   constructor(
     fiber: Fiber.Fiber<A, E>,
@@ -313,6 +319,13 @@ class AttemptRace<A, E> {
     this.resume = resume
     this.duration = duration
     this.finishMillis = finishMillis
+  }
+
+  /** Starts the clock: in the shared timer of its timeout, or, for a rare timeout, a timer of its own. */
+  start(millis: number): void {
+    const deadlines = Deadlines.of(millis)
+    if (deadlines === undefined) this.timer = setTimeout(timeUp, millis, this)
+    else deadlines.add(this as AttemptRace<unknown, unknown>)
   }
 
   /** The attempt ended first (or after its timeout, when left to finish). */
@@ -328,8 +341,89 @@ class AttemptRace<A, E> {
   }
 
   stopTimers(): void {
-    clearTimeout(this.timer)
+    this.deadlines?.remove(this as AttemptRace<unknown, unknown>)
+    if (this.timer !== undefined) clearTimeout(this.timer)
     if (this.finishing !== undefined) clearTimeout(this.finishing)
+  }
+}
+
+/**
+ * The waits of the attempts with one timeout, on one timer: each attempt times out its timeout
+ * after it started, so they time out in the order they started. They wait in a list in that
+ * order, and the timer is set for the first; when it fires, every attempt due times out and the
+ * timer is set for the next. Emptied, the timer is cleared, so that nothing keeps an idle process
+ * alive. A timer per attempt, with the object and bookkeeping each costs, is then needed only
+ * for timeouts of their own (an attempt cut short by a call's deadline).
+ */
+class Deadlines {
+  /** The shared timers, by timeout in ms; a few timeouts are common, the rest get timers of their own. */
+  static readonly byMillis = new Map<number, Deadlines>()
+
+  static of(millis: number): Deadlines | undefined {
+    let found = Deadlines.byMillis.get(millis)
+    if (found === undefined) {
+      if (Deadlines.byMillis.size >= 8) return undefined
+      found = new Deadlines(millis)
+      Deadlines.byMillis.set(millis, found)
+    }
+    return found
+  }
+
+  readonly millis: number
+  first: AttemptRace<unknown, unknown> | undefined
+  last: AttemptRace<unknown, unknown> | undefined
+  timer: ReturnType<typeof setTimeout> | undefined
+  /** While the attempts due time out: the timer is set afterwards, for the first left. */
+  firing = false
+
+  constructor(millis: number) {
+    this.millis = millis
+  }
+
+  add(race: AttemptRace<unknown, unknown>): void {
+    race.deadlines = this
+    race.deadline = performance.now() + this.millis
+    race.previous = this.last
+    race.next = undefined
+    if (this.last === undefined) this.first = race
+    else this.last.next = race
+    this.last = race
+    if (this.timer === undefined && !this.firing) this.timer = setTimeout(fireDeadlines, this.millis, this)
+  }
+
+  remove(race: AttemptRace<unknown, unknown>): void {
+    if (race.deadlines !== this) return
+    race.deadlines = undefined
+    if (race.previous === undefined) this.first = race.next
+    else race.previous.next = race.next
+    if (race.next === undefined) this.last = race.previous
+    else race.next.previous = race.previous
+    race.previous = undefined
+    race.next = undefined
+    if (this.first === undefined && this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+  }
+}
+
+/** The timer of {@link Deadlines} fired: the attempts due time out, and it is set for the next. */
+const fireDeadlines = (deadlines: Deadlines): void => {
+  deadlines.timer = undefined
+  deadlines.firing = true
+  const now = performance.now()
+  try {
+    // A caller resumed here may start its retry at once: it joins the end of the list.
+    for (let race = deadlines.first; race !== undefined && race.deadline <= now; race = deadlines.first) {
+      deadlines.remove(race)
+      timeUp(race)
+    }
+  } finally {
+    deadlines.firing = false
+  }
+  const next = deadlines.first
+  if (next !== undefined) {
+    deadlines.timer = setTimeout(fireDeadlines, Math.max(1, Math.ceil(next.deadline - now)), deadlines)
   }
 }
 

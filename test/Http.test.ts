@@ -260,6 +260,34 @@ describe("per-attempt timeout", () => {
     )
   }
 
+  it.live(
+    "attempts with one timeout on the live clock share a timer: each times out its own timeout after it started",
+    () =>
+      Effect.gen(function* () {
+        const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length
+        const before = timers()
+        const timeout = Duration.millis(300)
+        const startedA = performance.now()
+        const a = yield* Effect.forkChild(Http.withTimeout(slow(5_000).effect, timeout))
+        const quick = yield* Effect.forkChild(Http.withTimeout(slow(10).effect, timeout))
+        yield* Effect.sleep("200 millis")
+        const startedB = performance.now()
+        const b = yield* Effect.forkChild(Http.withTimeout(slow(5_000).effect, timeout))
+        assert.strictEqual((yield* Fiber.await(quick))._tag, "Success")
+        assert.strictEqual((yield* Fiber.await(a))._tag, "Failure")
+        assert.isAtLeast(performance.now() - startedA, 300)
+        // B started 200 ms after A: still waiting when A timed out.
+        assert.isUndefined(b.pollUnsafe())
+        assert.strictEqual((yield* Fiber.await(b))._tag, "Failure")
+        assert.isAtLeast(performance.now() - startedB, 300)
+        // Nothing is left waiting that would keep an idle process alive, also when the last attempt
+        // ends before its timeout.
+        assert.strictEqual(timers(), before)
+        assert.strictEqual((yield* Http.withTimeout(slow(10).effect, timeout).pipe(Effect.exit))._tag, "Success")
+        assert.strictEqual(timers(), before)
+      })
+  )
+
   it.effect("a publish with a key that timed out is left to reach the server; the retry gets its answer", () =>
     Effect.gen(function* () {
       const s = yield* sockudo
