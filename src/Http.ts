@@ -233,9 +233,10 @@ const timedOut = (duration: Duration.Duration) =>
 
 /**
  * `Effect.timeout`, for less: with the live clock (whose `sleep` is a `setTimeout`), `self` runs
- * in one fiber started inside a single callback, raced against a plain timer, instead of two
- * raced fibers; when `self` finishes without suspending, no timer is set at all. Any other clock
- * (`TestClock`) goes through `Effect.timeout`, so time stays under its control.
+ * in one fiber started inside a single callback, raced against a timer shared by every wait of
+ * the same duration, instead of two raced fibers; when `self` finishes without suspending, it
+ * waits for nothing. Any other clock (`TestClock`) goes through `Effect.timeout`, so time stays
+ * under its control.
  *
  * With `finish`, `self` is not interrupted at the timeout: it is left to complete in the
  * background, and interrupted only `finish` later. Interrupting the caller interrupts `self`
