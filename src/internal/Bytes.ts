@@ -1,5 +1,6 @@
 /**
- * UTF-8 text as bytes, and the byte order of strings, without Node's `Buffer`.
+ * UTF-8 text as bytes, and the byte order of strings, without the global `Buffer` (Node's
+ * `node:buffer` only where the runtime hands it out, for bytes that are sent).
  *
  * @since 0.1.0
  */

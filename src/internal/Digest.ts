@@ -79,9 +79,9 @@ const BLOCK = 64
 const utf8 = new TextEncoder()
 
 /**
- * A SHA-256 digest written into `into` at `offset`. The digest comes back as a "binary" (latin1) string (one
- * character per byte) and is copied over: asking for a `Buffer` instead allocates a fresh
- * ArrayBuffer, which costs twice the hash of a short message.
+ * A SHA-256 digest written into `into` at `offset`. The digest comes back as a `"binary"`
+ * (latin1) string, one character per byte, and is copied over: asking for a `Buffer` instead
+ * allocates a fresh ArrayBuffer, which costs twice the hash of a short message.
  */
 const sha256Into = (crypto: NodeCrypto, data: string | Uint8Array, into: Uint8Array, offset: number): void => {
   const digest = crypto.hash("sha256", data, "binary")

@@ -11,8 +11,9 @@ import * as net from "node:net"
  * - `dropAfter`: the request is forwarded and answered; the answer is dropped with the connection.
  * - `delay`: the request is forwarded and answered; the answer is held for `delayMs` (past the
  *   client's timeout) and forwarded only if the client is still there.
- * - `dropDuring`: the whole request is forwarded, then both connections are closed 2 ms later,
- *   while the server is handling it (as when a client gives up mid-request).
+ * - `dropDuring`: the whole request is forwarded, then both connections are closed `cutAfterMs`
+ *   later (2 ms unless given), while the server is handling it (as when a client gives up
+ *   mid-request).
  */
 export type Fault = "dropBefore" | "dropAfter" | "delay" | "dropDuring"
 
@@ -21,6 +22,11 @@ export interface ProxyOptions {
   /** The probability of each fault per connection (none when absent); together at most 1. */
   readonly rates: Readonly<Partial<Record<Fault, number>>>
   readonly delayMs: number
+  /**
+   * When `dropDuring` cuts, in ms after the request is out, taken in turn per cut (default `[2]`):
+   * a spread samples the whole time the server takes, however fast it is.
+   */
+  readonly cutAfterMs?: ReadonlyArray<number> | undefined
   /** The same seed draws the same sequence of faults (in connection order). */
   readonly seed: string
 }
@@ -66,6 +72,7 @@ const seededRandom = (seed: string): (() => number) => {
 
 export const startFaultProxy = async (options: ProxyOptions): Promise<FaultProxy> => {
   const random = seededRandom(options.seed)
+  const cutAfterMs = options.cutAfterMs ?? [2]
   const counts = { connections: 0, dropBefore: 0, dropAfter: 0, delay: 0, dropDuring: 0, delayedPastClient: 0 }
   const sockets = new Set<net.Socket>()
   const timers = new Set<NodeJS.Timeout>()
@@ -96,6 +103,7 @@ export const startFaultProxy = async (options: ProxyOptions): Promise<FaultProxy
     const server = net.connect(options.target.port, options.target.host)
     track(server)
     if (fault === "dropDuring") {
+      const cutAfter = cutAfterMs[(counts.dropDuring - 1) % cutAfterMs.length]!
       let request = Buffer.alloc(0)
       client.on("data", (chunk: Buffer) => {
         request = Buffer.concat([request, chunk])
@@ -105,7 +113,7 @@ export const startFaultProxy = async (options: ProxyOptions): Promise<FaultProxy
           setTimeout(() => {
             server.destroy()
             client.destroy()
-          }, 2)
+          }, cutAfter)
         )
       })
       return
