@@ -460,65 +460,12 @@ export const make = Effect.gen(function* () {
   const timeoutMessage = `no response within ${Duration.format(config.timeout)}`
   const server = Telemetry.serverOf(config.baseUrl)
 
-  const handle = <A>(
-    spec: Request<A>,
-    label: string,
-    response: HttpClientResponse.HttpClientResponse,
-    run: Telemetry.Run
-  ): Effect.Effect<A, SockudoRequestError | HttpClientError.HttpClientError> =>
-    Effect.flatMap(response.text, (text) => {
-      const status = response.status
-      Telemetry.answered(run, status)
-      if (status >= 200 && status < 300) {
-        let json: unknown
-        if (text.length > 0) {
-          try {
-            json = JSON.parse(text)
-          } catch {
-            return Effect.fail(
-              new SockudoDecodeError({
-                operation: spec.operation,
-                request: label,
-                status,
-                message: "the response body is not JSON",
-                body: snippet(text)
-              })
-            )
-          }
-        }
-        const refused = refusalStatus(json)
-        if (refused !== undefined) {
-          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.fail(errorFromResponse(spec.operation, label, refused, text, response.headers["retry-after"], now))
-          )
-        }
-        const decoded = spec.decode(json)
-        if (Result.isSuccess(decoded)) {
-          Telemetry.succeeded(run)
-          return Effect.succeed(decoded.success)
-        }
-        return Effect.fail(
-          new SockudoDecodeError({
-            operation: spec.operation,
-            request: label,
-            status,
-            message: decoded.failure,
-            body: snippet(text)
-          })
-        )
-      }
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.fail(errorFromResponse(spec.operation, label, status, text, response.headers["retry-after"], now))
-      )
-    })
-
   const withoutSpanIfOff = config.httpClientSpans ? undefined : withoutClientSpan
 
   /** One request: what every run and attempt of it shares, built once per request. */
   class Call<A> {
     readonly spec: Request<A>
     readonly path: string
-    readonly label: string
     readonly body: PreparedBody | undefined
     readonly options: HttpClientRequest.Options.NoUrl
     readonly finish: Duration.Duration | undefined
@@ -526,10 +473,14 @@ export const make = Effect.gen(function* () {
     constructor(spec: Request<A>) {
       this.spec = spec
       this.path = appPath + spec.path
-      this.label = `${spec.method} ${this.path}`
       this.body = spec.method === "POST" ? (spec.body ?? emptyBody) : undefined
       this.options = this.body === undefined ? {} : { body: this.body.body }
       this.finish = spec.finishOnTimeout ? completionGrace : undefined
+    }
+
+    /** `METHOD /apps/<id>/path`, for errors: made only when one is. */
+    get label(): string {
+      return `${this.spec.method} ${this.path}`
     }
 
     /** One attempt: the request signed at `now`, sent, and its answer handled. */
@@ -544,7 +495,62 @@ export const make = Effect.gen(function* () {
       if (headers !== undefined) {
         for (const name in headers) httpRequest = HttpClientRequest.setHeader(httpRequest, name, headers[name]!)
       }
-      return Effect.flatMap(client.execute(httpRequest), (response) => handle(spec, this.label, response, run))
+      return Effect.flatMap(client.execute(httpRequest), (response) => this.answer(response, run))
+    }
+
+    /** An attempt's answer: its status on the run, then the decoded value or the typed error. */
+    answer(
+      response: HttpClientResponse.HttpClientResponse,
+      run: Telemetry.Run
+    ): Effect.Effect<A, SockudoRequestError | HttpClientError.HttpClientError> {
+      const spec = this.spec
+      return Effect.flatMap(response.text, (text) => {
+        const status = response.status
+        Telemetry.answered(run, status)
+        if (status >= 200 && status < 300) {
+          let json: unknown
+          if (text.length > 0) {
+            try {
+              json = JSON.parse(text)
+            } catch {
+              return Effect.fail(
+                new SockudoDecodeError({
+                  operation: spec.operation,
+                  request: this.label,
+                  status,
+                  message: "the response body is not JSON",
+                  body: snippet(text)
+                })
+              )
+            }
+          }
+          const refused = refusalStatus(json)
+          if (refused !== undefined) {
+            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.fail(
+                errorFromResponse(spec.operation, this.label, refused, text, response.headers["retry-after"], now)
+              )
+            )
+          }
+          const decoded = spec.decode(json)
+          if (Result.isSuccess(decoded)) {
+            Telemetry.succeeded(run)
+            return Effect.succeed(decoded.success)
+          }
+          return Effect.fail(
+            new SockudoDecodeError({
+              operation: spec.operation,
+              request: this.label,
+              status,
+              message: decoded.failure,
+              body: snippet(text)
+            })
+          )
+        }
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.fail(errorFromResponse(spec.operation, this.label, status, text, response.headers["retry-after"], now))
+        )
+      })
     }
 
     /** One attempt bounded by `limit`, failing with what the HttpClient or the timeout failed with. */

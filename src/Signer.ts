@@ -167,15 +167,23 @@ export class Signer extends Context.Service<Signer, Service>()("effect-sockudo/S
 export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Service => {
   const mac = digest.preparedHmacSha256Hex(utf8Bytes(Redacted.value(secret)))
   const authPrefix = `auth_key=${encode(key)}`
+  // A key that needs no percent-encoding is signed as it is sent.
+  const keySentAsSigned = authPrefix === `auth_key=${key}`
   return {
     key,
     signQuery(method, path, params, bodyMd5, timestampSeconds) {
       const timestamp = String(timestampSeconds)
+      let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
+      if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
       let toSign: string
       if (params.length === 0) {
         // Only the auth parameters, whose byte order is the order they are written in here.
-        toSign = `${method.toUpperCase()}\n${path}\nauth_key=${key}&auth_timestamp=${timestamp}&auth_version=1.0`
-        if (bodyMd5 !== undefined) toSign += `&body_md5=${bodyMd5}`
+        let signed = query
+        if (!keySentAsSigned) {
+          signed = `auth_key=${key}&auth_timestamp=${timestamp}&auth_version=1.0`
+          if (bodyMd5 !== undefined) signed += `&body_md5=${bodyMd5}`
+        }
+        toSign = `${method.toUpperCase()}\n${path}\n${signed}`
       } else {
         const signed: Array<QueryParam> = [
           ...params,
@@ -187,8 +195,6 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
         toSign = stringToSign(method, path, signed)
       }
       const signature = mac(toSign)
-      let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
-      if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
       for (const [k, v] of params) query += `&${encode(k)}=${encode(v)}`
       return `${query}&auth_signature=${signature}`
     },
