@@ -204,6 +204,13 @@ const noQuery: ReadonlyArray<QueryParam> = []
  * (`httpClientSpans`): the span's `url.full` then shows `auth_signature=REDACTED`, and the
  * request's URL, which the HttpClient's errors (and so a failed span's exit) print, has none.
  */
+/** A request of each method the pipeline sends, from its URL and options. */
+const requestOf: Record<Request<unknown>["method"], ReturnType<typeof HttpClientRequest.make>> = {
+  GET: HttpClientRequest.get,
+  POST: HttpClientRequest.post,
+  DELETE: HttpClientRequest.delete
+}
+
 const withRedactedSignature = (
   method: Request<unknown>["method"],
   url: string,
@@ -211,7 +218,7 @@ const withRedactedSignature = (
   options: HttpClientRequest.Options.NoUrl
 ): HttpClientRequest.HttpClientRequest => {
   const at = signed.lastIndexOf(SIGNATURE)
-  return HttpClientRequest.make(method)(`${url}?${signed.slice(0, at)}`, {
+  return requestOf[method](`${url}?${signed.slice(0, at)}`, {
     ...options,
     urlParams: [["auth_signature", Redacted.make(signed.slice(at + SIGNATURE.length))]]
   })
@@ -268,7 +275,9 @@ const timeoutIn = <A, E>(
     const parent = Fiber.getCurrent()!
     liveClock ??= Context.get(Context.empty(), Clock.Clock)
     if (!timed || parent.getRef(Clock.Clock) !== liveClock)
-      return resume(timeoutByClock(self, duration, finish, provide))
+      return resume(
+        timeoutByClock(provide === undefined ? self : Effect.updateContext(self, provide), duration, finish)
+      )
     // Not a child of `parent`: this callback's canceller interrupts it when `parent` is.
     const fiber = Effect.runForkWith(provide === undefined ? parent.context : provide(parent.context))(self)
     const done = fiber.pollUnsafe()
@@ -284,12 +293,10 @@ const timeoutIn = <A, E>(
 const timeoutByClock = <A, E>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
-  finish: Duration.Duration | undefined,
-  provide: ContextChange | undefined
+  finish: Duration.Duration | undefined
 ): Effect.Effect<A, E | Cause.TimeoutError> => {
-  const provided = provide === undefined ? self : Effect.updateContext(self, provide)
-  if (finish === undefined) return Effect.timeout(provided, duration)
-  return Effect.flatMap(Effect.forkDetach(Effect.timeout(provided, Duration.sum(duration, finish))), (fiber) =>
+  if (finish === undefined) return Effect.timeout(self, duration)
+  return Effect.flatMap(Effect.forkDetach(Effect.timeout(self, Duration.sum(duration, finish))), (fiber) =>
     Effect.timeout(Fiber.join(fiber), duration).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
   ) as Effect.Effect<A, E | Cause.TimeoutError>
 }
@@ -489,7 +496,7 @@ export const make = Effect.gen(function* () {
       const signed = signer.signQuery(spec.method, path, spec.query ?? noQuery, body?.md5, Math.floor(now / 1000))
       let httpRequest = config.httpClientSpans
         ? withRedactedSignature(spec.method, `${config.baseUrl}${path}`, signed, this.options)
-        : HttpClientRequest.make(spec.method)(`${config.baseUrl}${path}?${signed}`, this.options)
+        : requestOf[spec.method](`${config.baseUrl}${path}?${signed}`, this.options)
       // Header by header: `options.headers` would go through a copy of the headers and an array of entries.
       const headers = spec.headers
       if (headers !== undefined) {

@@ -167,23 +167,17 @@ export class Signer extends Context.Service<Signer, Service>()("effect-sockudo/S
 export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Service => {
   const mac = digest.preparedHmacSha256Hex(utf8Bytes(Redacted.value(secret)))
   const authPrefix = `auth_key=${encode(key)}`
-  // A key that needs no percent-encoding is signed as it is sent.
-  const keySentAsSigned = authPrefix === `auth_key=${key}`
   return {
     key,
     signQuery(method, path, params, bodyMd5, timestampSeconds) {
       const timestamp = String(timestampSeconds)
-      let query = `${authPrefix}&auth_timestamp=${timestamp}&auth_version=1.0`
-      if (bodyMd5 !== undefined) query += `&body_md5=${bodyMd5}`
+      // The auth parameters after the key, written once for the query sent and the string signed.
+      let auth = `&auth_timestamp=${timestamp}&auth_version=1.0`
+      if (bodyMd5 !== undefined) auth += `&body_md5=${bodyMd5}`
       let toSign: string
       if (params.length === 0) {
         // Only the auth parameters, whose byte order is the order they are written in here.
-        let signed = query
-        if (!keySentAsSigned) {
-          signed = `auth_key=${key}&auth_timestamp=${timestamp}&auth_version=1.0`
-          if (bodyMd5 !== undefined) signed += `&body_md5=${bodyMd5}`
-        }
-        toSign = `${method.toUpperCase()}\n${path}\n${signed}`
+        toSign = `${method.toUpperCase()}\n${path}\nauth_key=${key}${auth}`
       } else {
         const signed: Array<QueryParam> = [
           ...params,
@@ -195,6 +189,7 @@ export const makeUnsafe = (key: string, secret: Redacted.Redacted<string>): Serv
         toSign = stringToSign(method, path, signed)
       }
       const signature = mac(toSign)
+      let query = authPrefix + auth
       for (const [k, v] of params) query += `&${encode(k)}=${encode(v)}`
       return `${query}&auth_signature=${signature}`
     },

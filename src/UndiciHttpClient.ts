@@ -11,7 +11,6 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Undici from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Cookies from "effect/http/Cookies"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Headers from "effect/http/Headers"
@@ -446,11 +445,7 @@ export const makeUndici: Effect.Effect<HttpClient.HttpClient, never, NodeHttpCli
       )
     return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
       // `execute` hands over its request as a succeeded Exit: sent without a step in between.
-      (effect) => {
-        if (!Exit.isExit(effect)) return Effect.flatMap(effect, send)
-        const exit = effect as Exit.Exit<HttpClientRequest.HttpClientRequest>
-        return Exit.isSuccess(exit) ? send(exit.value) : (exit as Exit.Exit<never>)
-      },
+      (effect) => Effect.flatMapEager(effect, send),
       Effect.succeed
     )
   }

@@ -649,8 +649,7 @@ export const make = Effect.gen(function* () {
     }
     if (channels.length <= limits.maxChannelsPerTrigger) {
       // One request: its decoder answers the result itself, with no step after the request.
-      const only = eventsRequest(channels, idempotencyKey, decodeTriggerResult(idempotencyKey))
-      return Result.isFailure(only) ? Result.fail(only.failure) : Result.succeed(http.request(only.success))
+      return Result.map(eventsRequest(channels, idempotencyKey, decodeTriggerResult(idempotencyKey)), http.request)
     }
     const groups = Arr.chunksOf(channels, limits.maxChannelsPerTrigger)
     const requests: Array<Request<Readonly<Record<string, ChannelReceipt>>>> = []
